@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import { HostDraft, HostId, HostView } from '../model/host.ts';
+import { HostFacts } from '../model/host-facts.ts';
+import type { LabErrorShape } from '../lab-error.ts';
+
+// The one contract between renderer, preload and main. Every call names a channel here;
+// main validates the input with its schema before any service sees it, and the renderer's
+// typed client is derived from the same object, so the three cannot drift apart.
+
+const Empty = z.object({}).strict();
+
+export const ConnectResult = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('connected'), facts: HostFacts }),
+  /** First contact: the user must compare this fingerprint and accept it. */
+  z.object({ status: z.literal('host-key-unknown'), keyType: z.string(), fingerprint: z.string() }),
+  /** Password or passphrase needed and not remembered: ask, then call again with `secret`. */
+  z.object({ status: z.literal('secret-required'), prompt: z.string() }),
+]);
+export type ConnectResult = z.infer<typeof ConnectResult>;
+
+export const SshConfigCandidate = z.object({
+  alias: z.string(),
+  draft: HostDraft,
+  /** Why some of the entry could not be used (e.g. a ProxyCommand). */
+  warnings: z.array(z.string()),
+});
+export type SshConfigCandidate = z.infer<typeof SshConfigCandidate>;
+
+export const AppInfo = z.object({
+  version: z.string(),
+  platform: z.string(),
+  /** Whether "This computer" can be a lab host (Linux only). */
+  localHostSupported: z.boolean(),
+  secretStorageAvailable: z.boolean(),
+  dataDir: z.string(),
+  /** Things the user should know about at start (a damaged file moved aside, …). */
+  notices: z.array(z.string()),
+});
+export type AppInfo = z.infer<typeof AppInfo>;
+
+export const ipcContract = {
+  'app:info': { input: Empty, output: AppInfo },
+  'hosts:list': { input: Empty, output: z.array(HostView) },
+  'hosts:add': { input: HostDraft, output: HostView },
+  'hosts:update': { input: z.object({ id: HostId, draft: HostDraft }).strict(), output: HostView },
+  'hosts:remove': { input: z.object({ id: HostId }).strict(), output: z.object({ removed: z.boolean() }) },
+  'hosts:importSshConfig': {
+    input: z.object({ path: z.string().optional() }).strict(),
+    output: z.array(SshConfigCandidate),
+  },
+  /** Connects (verifying the host key) and inspects the host. */
+  'hosts:connect': {
+    input: z.object({ id: HostId, secret: z.string().max(4096).optional() }).strict(),
+    output: ConnectResult,
+  },
+  /** Trust the key the host presented on the last connect; only that exact fingerprint is accepted. */
+  'hosts:trustHostKey': {
+    input: z.object({ id: HostId, fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/) }).strict(),
+    output: z.object({ trusted: z.boolean() }),
+  },
+  /** The facts of the last inspection of this host, if any (kept in memory for the session). */
+  'hosts:facts': { input: z.object({ id: HostId }).strict(), output: HostFacts.nullable() },
+  'hosts:disconnect': { input: z.object({ id: HostId }).strict(), output: z.object({ ok: z.boolean() }) },
+} as const;
+
+export type IpcContract = typeof ipcContract;
+export type Channel = keyof IpcContract;
+export type ChannelInput<C extends Channel> = z.input<IpcContract[C]['input']>;
+export type ChannelOutput<C extends Channel> = z.output<IpcContract[C]['output']>;
+
+/** What crosses the IPC boundary: errors travel as data, since Electron drops Error fields. */
+export type IpcReply<T> = { ok: true; value: T } | { ok: false; error: LabErrorShape };
+
+/** Events main pushes to the renderer on the single 'lab:event' channel. */
+export const LabEvent = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('host:connection'), hostId: HostId, state: z.enum(['connecting', 'connected', 'disconnected']), message: z.string().optional() }),
+]);
+export type LabEvent = z.infer<typeof LabEvent>;
+
+export { IPC_INVOKE_CHANNEL, IPC_EVENT_CHANNEL } from './ipc-channels.ts';
+
+/** The API the preload script exposes as `window.lab` (and the e2e bridge imitates). */
+export interface LabBridge {
+  invoke<C extends Channel>(channel: C, input: ChannelInput<C>): Promise<IpcReply<ChannelOutput<C>>>;
+  onEvent(listener: (event: LabEvent) => void): () => void;
+}
+
+export function isChannel(name: unknown): name is Channel {
+  return typeof name === 'string' && Object.hasOwn(ipcContract, name);
+}
