@@ -64,10 +64,8 @@ export function candidatesFromSshConfig(text: string, defaultUser = os.userInfo(
       name: alias,
       target: { kind: 'ssh', ssh: { host, port, user, auth, ...(proxyJump ? { proxyJump: proxyJump.split(',')[0] } : {}) } },
     });
-    if (!draft.success) {
-      warnings.push(`Skipped: ${draft.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
-      continue;
-    }
+    // An alias that cannot be a lab host (e.g. a HostName with spaces) is left out.
+    if (!draft.success) continue;
     candidates.push({ alias, draft: draft.data, warnings });
   }
   return candidates;
