@@ -1,0 +1,370 @@
+import { existsSync, mkdirSync, renameSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { z } from 'zod';
+import { LabError } from '../../shared/lab-error.ts';
+import { Plan } from '../../shared/model/plan.ts';
+import { BundleInfo, RuntimeVersion, Sample } from '../../shared/model/run-record.ts';
+import { FinalRunStatus, RunListItem, RunMeta, type RunDetail } from '../../shared/model/run.ts';
+import { migrate } from './migrations.ts';
+
+// Runs and their samples in one SQLite file (node:sqlite, built into the Node that
+// Electron embeds). Samples arrive while a run goes on and may arrive twice after a
+// resumed tail; (run_id, seq) is the key that makes a second arrival a no-op.
+
+/** How a run ended; `finishedAt` is ISO 8601 in UTC. */
+export const RunOutcome = z.object({ status: FinalRunStatus, finishedAt: z.iso.datetime(), message: z.string().nullish() });
+export type RunOutcome = z.infer<typeof RunOutcome>;
+
+// Rows as the STRICT tables guarantee them: SQLite itself enforces these column types.
+interface RunRow {
+  id: string;
+  host_name: string;
+  method: string;
+  plan_json: string;
+  facts_json: string;
+  versions_json: string;
+  bundle_json: string | null;
+  started_at: string;
+  finished_at: string | null;
+  status: string;
+  status_message: string | null;
+}
+
+interface SampleRow {
+  seq: number;
+  runtime: string;
+  iteration: number;
+  warmup: 0 | 1;
+  started_at: string;
+  duration_ms: number;
+  ok: 0 | 1;
+  exit_code: number | null;
+  timed_out: 0 | 1;
+  error: string | null;
+}
+
+interface RunListRow {
+  id: string;
+  host_name: string;
+  method: string;
+  plan_json: string;
+  started_at: string;
+  finished_at: string | null;
+  status: string;
+  ok_count: number;
+  failed_count: number;
+  warmup_count: number;
+}
+
+// SQLite result codes (the low byte of an extended code) that mean the file itself is bad.
+const SQLITE_CORRUPT = 11;
+const SQLITE_NOTADB = 26;
+
+// The CLI and the app may open the same file; wait for the other's write instead of failing.
+const BUSY_TIMEOUT_MS = 5_000;
+
+/** A file SQLite can open but whose integrity check fails. */
+class DamagedDatabaseError extends Error {}
+
+export class ResultsStore {
+  readonly path: string;
+  /**
+   * Set when the file at `path` was unreadable and has been moved aside: tell the user once
+   * (the message names both files). Null on a normal open.
+   */
+  readonly recovery: LabError | null;
+  readonly #db: DatabaseSync;
+
+  private constructor(path: string, db: DatabaseSync, recovery: LabError | null) {
+    this.path = path;
+    this.#db = db;
+    this.recovery = recovery;
+  }
+
+  /**
+   * Opens (creating if needed) the database at `path` and brings its schema up to date.
+   * A damaged file is never overwritten: it is renamed to `<name>.corrupt-<timestamp>`
+   * with its WAL, a new one is created, and `recovery` says so.
+   */
+  static open(path: string, options: { now?: () => Date } = {}): ResultsStore {
+    mkdirSync(dirname(path), { recursive: true });
+    try {
+      return new ResultsStore(path, openDatabase(path), null);
+    } catch (err) {
+      if (err instanceof LabError) throw err;
+      const reason = describe(err);
+      if (!isCorruption(err)) {
+        throw new LabError('internal', `Could not open the results database ${path}: ${reason}`, { path });
+      }
+      let movedTo: string;
+      try {
+        movedTo = moveAside(path, options.now?.() ?? new Date());
+      } catch (moveErr) {
+        throw new LabError('internal', `The results database ${path} is damaged (${reason}) and could not be moved aside: ${describe(moveErr)}`, { path });
+      }
+      const recovery = new LabError(
+        'internal',
+        `The results database ${path} is damaged (${reason}). It was moved aside, unchanged, to ${movedTo} ` +
+          `and a new, empty results database was created in its place. Runs stored before are in the moved ` +
+          `file; SQLite's ".recover" command may get them back.`,
+        { path, movedTo },
+      );
+      return new ResultsStore(path, openDatabase(path), recovery);
+    }
+  }
+
+  close(): void {
+    this.#db.close();
+  }
+
+  createRun(meta: RunMeta): void {
+    const run = parseInput(RunMeta, meta, 'run');
+    if (this.#hasRun(run.id)) throw new LabError('invalid-input', `A run with id ${run.id} already exists.`, { runId: run.id });
+    this.#db
+      .prepare(
+        `INSERT INTO runs (id, host_name, method, plan_json, facts_json, versions_json, bundle_json,
+                           started_at, finished_at, status, status_message)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        run.id, run.hostName, run.method, JSON.stringify(run.plan), JSON.stringify(run.facts), JSON.stringify(run.versions),
+        run.bundle && JSON.stringify(run.bundle), run.startedAt, run.finishedAt, run.status, run.statusMessage,
+      );
+  }
+
+  /** Records the agent's `bundle` event. */
+  setBundle(runId: string, bundle: BundleInfo): void {
+    const json = JSON.stringify(parseInput(BundleInfo, bundle, 'bundle'));
+    this.#updateRun(runId, 'UPDATE runs SET bundle_json = ? WHERE id = ?', json);
+  }
+
+  /** Records the agent's `versions` event. */
+  setVersions(runId: string, versions: RunMeta['versions']): void {
+    const json = JSON.stringify(parseInput(z.array(RuntimeVersion), versions, 'runtime versions'));
+    this.#updateRun(runId, 'UPDATE runs SET versions_json = ? WHERE id = ?', json);
+  }
+
+  finishRun(runId: string, outcome: RunOutcome): void {
+    const { status, finishedAt, message } = parseInput(RunOutcome, outcome, 'run outcome');
+    this.#updateRun(runId, 'UPDATE runs SET status = ?, finished_at = ?, status_message = ? WHERE id = ?', status, finishedAt, message ?? null);
+  }
+
+  /**
+   * Stores samples in one transaction. A sample whose seq the run already has is skipped,
+   * so re-sending the tail of a run after a reconnect is harmless. Returns how many were new.
+   */
+  appendSamples(runId: string, samples: readonly Sample[]): number {
+    const valid = parseInput(z.array(Sample), samples, 'samples');
+    this.#requireRun(runId);
+    const insert = this.#db.prepare(
+      `INSERT OR IGNORE INTO samples (run_id, seq, runtime, iteration, warmup, started_at, duration_ms, ok, exit_code, timed_out, error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    return this.#transaction(() => {
+      let added = 0;
+      for (const s of valid) {
+        const { changes } = insert.run(
+          runId, s.seq, s.runtime, s.iteration, Number(s.warmup), s.startedAt, s.durationMs, Number(s.ok), s.exitCode, Number(s.timedOut), s.error,
+        );
+        added += Number(changes);
+      }
+      return added;
+    });
+  }
+
+  /** The highest seq stored for the run, or null before its first sample: where a resumed tail starts. */
+  lastSeq(runId: string): number | null {
+    this.#requireRun(runId);
+    const row = this.#db.prepare('SELECT MAX(seq) AS last FROM samples WHERE run_id = ?').get(runId) as { last: number | null } | undefined;
+    return row?.last ?? null;
+  }
+
+  /** Newest first. */
+  listRuns(): RunListItem[] {
+    const rows = this.#db
+      .prepare(
+        `SELECT r.id, r.host_name, r.method, r.plan_json, r.started_at, r.finished_at, r.status,
+                COALESCE(SUM(s.warmup = 0 AND s.ok = 1), 0) AS ok_count,
+                COALESCE(SUM(s.warmup = 0 AND s.ok = 0), 0) AS failed_count,
+                COALESCE(SUM(s.warmup), 0)                  AS warmup_count
+         FROM runs r LEFT JOIN samples s ON s.run_id = r.id
+         GROUP BY r.id
+         ORDER BY r.started_at DESC, r.id`,
+      )
+      .all() as unknown as RunListRow[];
+    return rows.map((row) => {
+      const plan = this.#readStored(Plan, () => JSON.parse(row.plan_json), row.id, 'plan');
+      return this.#readStored(
+        RunListItem,
+        () => ({
+          id: row.id,
+          hostName: row.host_name,
+          method: row.method,
+          runtimes: plan.runtimes.map((r) => r.name),
+          startedAt: row.started_at,
+          finishedAt: row.finished_at,
+          status: row.status,
+          counts: { ok: row.ok_count, failed: row.failed_count, warmups: row.warmup_count },
+        }),
+        row.id,
+        'list entry',
+      );
+    });
+  }
+
+  /** The run and all its samples in execution order. */
+  getRun(runId: string): RunDetail {
+    const row = this.#db.prepare('SELECT * FROM runs WHERE id = ?').get(runId) as unknown as RunRow | undefined;
+    if (!row) throw notFound(runId);
+    const meta = this.#readStored(
+      RunMeta,
+      () => ({
+        id: row.id,
+        hostName: row.host_name,
+        method: row.method,
+        plan: JSON.parse(row.plan_json),
+        facts: JSON.parse(row.facts_json),
+        versions: JSON.parse(row.versions_json),
+        bundle: row.bundle_json === null ? null : JSON.parse(row.bundle_json),
+        startedAt: row.started_at,
+        finishedAt: row.finished_at,
+        status: row.status,
+        statusMessage: row.status_message,
+      }),
+      runId,
+      'record',
+    );
+    const sampleRows = this.#db
+      .prepare(
+        `SELECT seq, runtime, iteration, warmup, started_at, duration_ms, ok, exit_code, timed_out, error
+         FROM samples WHERE run_id = ? ORDER BY seq`,
+      )
+      .all(runId) as unknown as SampleRow[];
+    const samples = sampleRows.map(
+      (s): Sample => ({
+        seq: s.seq,
+        runtime: s.runtime,
+        iteration: s.iteration,
+        warmup: s.warmup === 1,
+        startedAt: s.started_at,
+        durationMs: s.duration_ms,
+        ok: s.ok === 1,
+        exitCode: s.exit_code,
+        timedOut: s.timed_out === 1,
+        error: s.error,
+      }),
+    );
+    return { meta, samples };
+  }
+
+  /** Deletes the run and, by the foreign key's cascade, its samples. */
+  deleteRun(runId: string): void {
+    const { changes } = this.#db.prepare('DELETE FROM runs WHERE id = ?').run(runId);
+    if (Number(changes) === 0) throw notFound(runId);
+  }
+
+  #hasRun(runId: string): boolean {
+    return this.#db.prepare('SELECT 1 FROM runs WHERE id = ?').get(runId) !== undefined;
+  }
+
+  #requireRun(runId: string): void {
+    if (!this.#hasRun(runId)) throw notFound(runId);
+  }
+
+  #updateRun(runId: string, sql: string, ...values: (string | null)[]): void {
+    const { changes } = this.#db.prepare(sql).run(...values, runId);
+    if (Number(changes) === 0) throw notFound(runId);
+  }
+
+  #transaction<T>(work: () => T): T {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      this.#db.exec('COMMIT');
+      return result;
+    } catch (err) {
+      this.#db.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  /**
+   * What was stored, checked again on the way out (the file may have been edited by hand or
+   * written by another version): a bad row is reported by run id, not passed on.
+   */
+  #readStored<T>(schema: z.ZodType<T>, build: () => unknown, runId: string, what: string): T {
+    let reason: string;
+    try {
+      const result = schema.safeParse(build());
+      if (result.success) return result.data;
+      reason = z.prettifyError(result.error);
+    } catch (err) {
+      reason = describe(err); // JSON that does not parse
+    }
+    throw new LabError('internal', `The stored ${what} of run ${runId} in ${this.path} is not valid: ${reason}`, { runId, path: this.path });
+  }
+}
+
+function openDatabase(path: string): DatabaseSync {
+  if (existsSync(path)) checkIntegrity(path);
+  const db = new DatabaseSync(path, { enableForeignKeyConstraints: true, timeout: BUSY_TIMEOUT_MS });
+  try {
+    // WAL: readers (the results page) do not block the writer (a run being stored).
+    db.exec('PRAGMA journal_mode = WAL');
+    migrate(db);
+    return db;
+  } catch (err) {
+    db.close();
+    throw err;
+  }
+}
+
+/**
+ * Reads every page once (≈80 ms per million samples), so a damaged file is found now,
+ * when it can be moved aside whole, rather than halfway through storing a run. Read-only
+ * on purpose: closing a read-write connection to a file SQLite cannot read deletes its
+ * -wal, which may hold the newest runs.
+ */
+function checkIntegrity(path: string): void {
+  const db = new DatabaseSync(path, { readOnly: true, timeout: BUSY_TIMEOUT_MS });
+  try {
+    const result = db.prepare('PRAGMA quick_check(1)').get()?.['quick_check'];
+    if (result !== 'ok') throw new DamagedDatabaseError(`integrity check failed: ${String(result)}`);
+  } finally {
+    db.close();
+  }
+}
+
+function isCorruption(err: unknown): boolean {
+  if (err instanceof DamagedDatabaseError) return true;
+  for (let e: unknown = err; e instanceof Error; e = e.cause) {
+    const code = (e as { errcode?: unknown }).errcode;
+    if (typeof code === 'number' && ((code & 0xff) === SQLITE_CORRUPT || (code & 0xff) === SQLITE_NOTADB)) return true;
+  }
+  return false;
+}
+
+/** Renames the database and its WAL files so that SQLite can still open the moved copy. */
+function moveAside(path: string, now: Date): string {
+  const movedTo = `${path}.corrupt-${now.toISOString().replace(/[:.]/g, '-')}`;
+  renameSync(path, movedTo);
+  for (const suffix of ['-wal', '-shm']) {
+    if (existsSync(path + suffix)) renameSync(path + suffix, movedTo + suffix);
+  }
+  return movedTo;
+}
+
+function parseInput<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw new LabError('invalid-input', `Invalid ${what}: ${z.prettifyError(result.error)}`);
+  return result.data;
+}
+
+function notFound(runId: string): LabError {
+  return new LabError('not-found', `No run with id ${runId} in the results database.`, { runId });
+}
+
+function describe(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
