@@ -13,15 +13,16 @@ export interface ConnectionFlags {
   passwordStdin?: boolean;
 }
 
-export async function connectFromFlags(targetText: string, flags: ConnectionFlags) {
+/** Opens the target; `reuseSecret` reconnects with the secret read from stdin the first time. */
+export async function connectFromFlags(targetText: string, flags: ConnectionFlags & { reuseSecret?: string | undefined }) {
   const target = parseTarget(targetText, { ...(flags.identity ? { identity: flags.identity } : {}), secretFromStdin: Boolean(flags.passwordStdin) });
-  const secret = flags.passwordStdin ? await readSecretFromStdin() : undefined;
+  const secret = flags.reuseSecret ?? (flags.passwordStdin ? await readSecretFromStdin() : undefined);
   const transport = await openTransport(target, {
     knownHosts: new KnownHostsFile(flags.knownHosts),
     ...(secret !== undefined ? { secret } : {}),
     acceptNewHostKey: Boolean(flags.acceptNewHostKey),
   });
-  return { target, transport, label: describeTarget(target) };
+  return { target, transport, label: describeTarget(target), secret };
 }
 
 export async function inspectCommand(targetText: string, flags: ConnectionFlags & { json?: boolean }, out: (text: string) => void): Promise<void> {

@@ -1,7 +1,8 @@
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 import { LabError } from '../shared/lab-error.ts';
 import { dataFiles, defaultDataDir } from '../services/app-paths.ts';
 import { inspectCommand } from './inspect-command.ts';
+import { benchCommand } from './bench-command.ts';
 
 // `runtime-lab …`: the same services as the desktop app, for terminals and scripts.
 // Every failure ends with one line "runtime-lab: <reason>" and a non-zero exit status.
@@ -30,7 +31,44 @@ export function buildProgram(out: (text: string) => void = (t) => process.stdout
     .addOption(new Option('--json', 'print the facts as JSON'))
     .action(async (target: string, flags) => inspectCommand(target, flags, out));
 
+  withConnectionOptions(
+    program
+      .command('bench')
+      .description('measure container startup on a lab host: each runtime on the same OCI bundle, interleaved, with warm-ups; prints a summary table and stores the run with the app\'s results')
+      .argument('<target>', 'local | ssh://user@host[:port]'),
+  )
+    .addOption(new Option('--method <method>', 'how containers are started').choices(['oci-direct']).default('oci-direct'))
+    .option('--runtime <name>', 'a runtime found on the host (runc, crun, runsc, …) or NAME=/path/to/binary; repeat for each', collect, [])
+    .option('--iterations <n>', 'measured iterations per runtime', positiveInt, 30)
+    .option('--warmup <n>', 'warm-up iterations per runtime, stored but excluded from statistics', nonNegativeInt, 3)
+    .addOption(new Option('--order <order>', 'interleaving of runtimes').choices(['round-robin', 'random']).default('round-robin'))
+    .option('--seed <n>', 'seed of the random order (recorded with the run)', nonNegativeInt)
+    .option('--timeout <ms>', 'per-iteration timeout; a hung iteration is killed and recorded', positiveInt, 30_000)
+    .option('--csv <file>', 'write every sample as CSV')
+    .option('--json <file>', 'write the run (plan, environment, summaries, samples) as JSON')
+    .action(async (target: string, flags) => {
+      if (flags.runtime.length === 0) throw new LabError('invalid-input', 'Name at least one --runtime.');
+      const code = await benchCommand(target, flags, out, (t) => process.stderr.write(t));
+      if (code !== 0) throw new LabError('command-failed', 'benchmark failed');
+    });
+
   return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('a whole number ≥ 1');
+  return n;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('a whole number ≥ 0');
+  return n;
 }
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,9 +1,16 @@
 import fs from 'node:fs';
 import type { LabEvent } from '../shared/contract/ipc-contract.ts';
+import { LabError } from '../shared/lab-error.ts';
+import { runtimePresets } from '../shared/bench/runtime-presets.ts';
+import { runSidecarJson, samplesToCsv, summaryToCsv } from '../shared/csv-export.ts';
+import { summarizeSamples } from '../shared/stats.ts';
 import { createDispatcher, type Dispatcher, type Handlers } from './api/lab-api.ts';
+import { dataFiles } from './app-paths.ts';
+import { BenchRunner, type HostLink } from './bench/bench-runner.ts';
 import { HostService } from './hosts/host-service.ts';
 import type { SecretEncryptor } from './hosts/secret-vault.ts';
 import { readSshConfigCandidates } from './hosts/ssh-config-import.ts';
+import { ResultsStore } from './results/results-store.ts';
 
 export interface LabServicesOptions {
   dataDir: string;
@@ -12,12 +19,25 @@ export interface LabServicesOptions {
   emit: (event: LabEvent) => void;
   appVersion?: string;
   log?: (line: string) => void;
+  /** Test knobs for the run follower (poll and reconnect timing). */
+  runner?: { pollIntervalMs?: number; reconnectAttempts?: number; reconnectDelayMs?: number };
 }
 
 export interface LabServices {
   dispatcher: Dispatcher;
   hosts: HostService;
+  results: ResultsStore;
+  runner: BenchRunner;
   dispose(): Promise<void>;
+}
+
+export function hostLinkFor(hosts: HostService, hostId: string): HostLink {
+  return {
+    hostId,
+    hostName: hosts.get(hostId).name,
+    transport: () => hosts.transport(hostId),
+    reset: () => hosts.disconnect(hostId),
+  };
 }
 
 // Everything behind the IPC contract, assembled once. Electron's main process and the
@@ -25,6 +45,17 @@ export interface LabServices {
 export function createLabServices(options: LabServicesOptions): LabServices {
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const hosts = new HostService({ dataDir: options.dataDir, encryptor: options.encryptor, emit: options.emit });
+  const results = ResultsStore.open(dataFiles(options.dataDir).results);
+  const runner = new BenchRunner({ store: results, emit: options.emit, ...options.runner });
+
+  const followIfPossible = (runId: string): void => {
+    const follow = results.getFollow(runId);
+    if (!follow || runner.isFollowing(runId)) return;
+    if (!hosts.list().some((h) => h.id === follow.hostId)) return;
+    void runner.follow(runId, hostLinkFor(hosts, follow.hostId)).catch((err: unknown) => options.log?.(`follow ${runId}: ${LabError.from(err).code}`));
+  };
+  // Runs that were being measured when the app closed: the agents went on; read on.
+  for (const runId of results.runningRunIds()) followIfPossible(runId);
 
   const handlers: Handlers = {
     'app:info': async () => ({
@@ -33,7 +64,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       localHostSupported: process.platform === 'linux',
       secretStorageAvailable: hosts.secretStorageAvailable,
       dataDir: options.dataDir,
-      notices: hosts.notices(),
+      notices: [...hosts.notices(), ...(results.recovery ? [results.recovery.message] : [])],
     }),
     'hosts:list': async () => hosts.list(),
     'hosts:add': async (draft) => hosts.add(draft),
@@ -47,11 +78,46 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       await hosts.disconnect(id);
       return { ok: true };
     },
+    'hosts:runtimePresets': async ({ id }) => {
+      const facts = hosts.lastFacts(id);
+      if (!facts) throw new LabError('not-found', 'Connect to the host first: its runtimes are known after inspection.');
+      return runtimePresets(facts);
+    },
+    'runs:start': async ({ hostId, plan }) => ({ runId: await runner.start(hostLinkFor(hosts, hostId), plan) }),
+    'runs:abort': async ({ runId }) => {
+      const follow = results.getFollow(runId);
+      await runner.abort(runId, follow ? hostLinkFor(hosts, follow.hostId) : undefined);
+      return { ok: true };
+    },
+    'runs:list': async () => results.listRuns(),
+    'runs:get': async ({ runId }) => {
+      const detail = results.getRun(runId);
+      if (detail.meta.status === 'running') followIfPossible(runId);
+      return { ...detail, following: runner.isFollowing(runId) };
+    },
+    'runs:delete': async ({ runId }) => {
+      if (runner.isFollowing(runId)) throw new LabError('invalid-input', 'This run is still being measured: abort it before deleting it.');
+      results.deleteRun(runId);
+      return { deleted: true };
+    },
+    'runs:export': async ({ runId, kind }) => {
+      const { meta, samples } = results.getRun(runId);
+      const base = `runtime-lab-${meta.id}`;
+      if (kind === 'samples-csv') return { filename: `${base}-samples.csv`, mimeType: 'text/csv', content: samplesToCsv(meta, samples) };
+      if (kind === 'summary-csv') return { filename: `${base}-summary.csv`, mimeType: 'text/csv', content: summaryToCsv(meta, summarizeSamples(samples)) };
+      return { filename: `${base}-environment.json`, mimeType: 'application/json', content: runSidecarJson(meta) };
+    },
   };
 
   return {
     dispatcher: createDispatcher(handlers, options.log),
     hosts,
-    dispose: () => hosts.dispose(),
+    results,
+    runner,
+    async dispose() {
+      runner.dispose();
+      await hosts.dispose();
+      results.close();
+    },
   };
 }

@@ -193,6 +193,10 @@ export class HostService {
     return { ...record, hasStoredSecret: this.vault.has(record.id) };
   }
 
+  get(id: string): HostView {
+    return this.view(this.store.get(id));
+  }
+
   describe(id: string): string {
     return describeTarget(this.store.get(id).target);
   }

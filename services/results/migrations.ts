@@ -52,6 +52,18 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX runs_by_started_at ON runs(started_at);
     `,
   },
+  {
+    description: 'where a run is measured and how far its events file has been read',
+    sql: `
+      CREATE TABLE run_follow (
+        run_id      TEXT PRIMARY KEY REFERENCES runs(id) ON DELETE CASCADE,
+        host_id     TEXT NOT NULL,
+        remote_dir  TEXT NOT NULL,
+        agent_json  TEXT NOT NULL,
+        tail_offset INTEGER NOT NULL DEFAULT 0 CHECK (tail_offset >= 0)
+      ) STRICT;
+    `,
+  },
 ];
 
 /** Schema version of a database: the number of migrations applied to it. */

@@ -67,6 +67,15 @@ const BUSY_TIMEOUT_MS = 5_000;
 /** A file SQLite can open but whose integrity check fails. */
 class DamagedDatabaseError extends Error {}
 
+export interface RunFollow {
+  runId: string;
+  hostId: string;
+  remoteDir: string;
+  /** How the agent was started on the host (node, bundle path, sudo): needed to stop it. */
+  agent: Record<string, unknown>;
+  tailOffset: number;
+}
+
 export class ResultsStore {
   readonly path: string;
   /**
@@ -155,22 +164,40 @@ export class ResultsStore {
    * so re-sending the tail of a run after a reconnect is harmless. Returns how many were new.
    */
   appendSamples(runId: string, samples: readonly Sample[]): number {
-    const valid = parseInput(z.array(Sample), samples, 'samples');
+    return this.#transaction(() => this.#insertSamples(runId, samples));
+  }
+
+  /** Where a run is being measured, so that it can be followed again after a restart. */
+  setFollow(runId: string, follow: Omit<RunFollow, 'runId' | 'tailOffset'>): void {
     this.#requireRun(runId);
-    const insert = this.#db.prepare(
-      `INSERT OR IGNORE INTO samples (run_id, seq, runtime, iteration, warmup, started_at, duration_ms, ok, exit_code, timed_out, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    );
+    this.#db
+      .prepare('INSERT OR REPLACE INTO run_follow (run_id, host_id, remote_dir, agent_json, tail_offset) VALUES (?, ?, ?, ?, 0)')
+      .run(runId, follow.hostId, follow.remoteDir, JSON.stringify(follow.agent));
+  }
+
+  /**
+   * Stores a batch read from the events file and the offset just past it, in one
+   * transaction: after a crash or reconnect reading resumes exactly there.
+   */
+  recordTail(runId: string, samples: readonly Sample[], tailOffset: number): number {
     return this.#transaction(() => {
-      let added = 0;
-      for (const s of valid) {
-        const { changes } = insert.run(
-          runId, s.seq, s.runtime, s.iteration, Number(s.warmup), s.startedAt, s.durationMs, Number(s.ok), s.exitCode, Number(s.timedOut), s.error,
-        );
-        added += Number(changes);
-      }
+      const added = this.#insertSamples(runId, samples);
+      this.#db.prepare('UPDATE run_follow SET tail_offset = ? WHERE run_id = ?').run(tailOffset, runId);
       return added;
     });
+  }
+
+  getFollow(runId: string): RunFollow | null {
+    const row = this.#db.prepare('SELECT run_id, host_id, remote_dir, agent_json, tail_offset FROM run_follow WHERE run_id = ?').get(runId) as
+      | { run_id: string; host_id: string; remote_dir: string; agent_json: string; tail_offset: number }
+      | undefined;
+    if (!row) return null;
+    return { runId: row.run_id, hostId: row.host_id, remoteDir: row.remote_dir, agent: JSON.parse(row.agent_json) as Record<string, unknown>, tailOffset: row.tail_offset };
+  }
+
+  /** Runs still marked running: the app follows them again when it starts. */
+  runningRunIds(): string[] {
+    return (this.#db.prepare("SELECT id FROM runs WHERE status = 'running' ORDER BY started_at").all() as { id: string }[]).map((r) => r.id);
   }
 
   /** The highest seq stored for the run, or null before its first sample: where a resumed tail starts. */
@@ -275,6 +302,23 @@ export class ResultsStore {
   #updateRun(runId: string, sql: string, ...values: (string | null)[]): void {
     const { changes } = this.#db.prepare(sql).run(...values, runId);
     if (Number(changes) === 0) throw notFound(runId);
+  }
+
+  #insertSamples(runId: string, samples: readonly Sample[]): number {
+    const valid = parseInput(z.array(Sample), samples, 'samples');
+    this.#requireRun(runId);
+    const insert = this.#db.prepare(
+      `INSERT OR IGNORE INTO samples (run_id, seq, runtime, iteration, warmup, started_at, duration_ms, ok, exit_code, timed_out, error)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    let added = 0;
+    for (const s of valid) {
+      const { changes } = insert.run(
+        runId, s.seq, s.runtime, s.iteration, Number(s.warmup), s.startedAt, s.durationMs, Number(s.ok), s.exitCode, Number(s.timedOut), s.error,
+      );
+      added += Number(changes);
+    }
+    return added;
   }
 
   #transaction<T>(work: () => T): T {

@@ -2,6 +2,9 @@ import { z } from 'zod';
 import { HostDraft, HostId, HostView } from '../model/host.ts';
 import { HostFacts } from '../model/host-facts.ts';
 import type { LabErrorShape } from '../lab-error.ts';
+import { Plan, RuntimeSpec } from '../model/plan.ts';
+import { Sample } from '../model/run-record.ts';
+import { RunDetail, RunId, RunListItem } from '../model/run.ts';
 
 // The one contract between renderer, preload and main. Every call names a channel here;
 // main validates the input with its schema before any service sees it, and the renderer's
@@ -61,6 +64,18 @@ export const ipcContract = {
   /** The facts of the last inspection of this host, if any (kept in memory for the session). */
   'hosts:facts': { input: z.object({ id: HostId }).strict(), output: HostFacts.nullable() },
   'hosts:disconnect': { input: z.object({ id: HostId }).strict(), output: z.object({ ok: z.boolean() }) },
+  /** The runtimes found by the last inspection, with the flags oci-direct uses by default. */
+  'hosts:runtimePresets': { input: z.object({ id: HostId }).strict(), output: z.array(RuntimeSpec) },
+  'runs:start': { input: z.object({ hostId: HostId, plan: Plan }).strict(), output: z.object({ runId: RunId }) },
+  'runs:abort': { input: z.object({ runId: RunId }).strict(), output: z.object({ ok: z.boolean() }) },
+  'runs:list': { input: Empty, output: z.array(RunListItem) },
+  'runs:get': { input: z.object({ runId: RunId }).strict(), output: RunDetail.extend({ following: z.boolean() }) },
+  'runs:delete': { input: z.object({ runId: RunId }).strict(), output: z.object({ deleted: z.boolean() }) },
+  /** A file for the renderer to save: samples CSV, summary CSV, or the run's plan + environment JSON. */
+  'runs:export': {
+    input: z.object({ runId: RunId, kind: z.enum(['samples-csv', 'summary-csv', 'environment-json']) }).strict(),
+    output: z.object({ filename: z.string(), mimeType: z.string(), content: z.string() }),
+  },
 } as const;
 
 export type IpcContract = typeof ipcContract;
@@ -72,8 +87,16 @@ export type ChannelOutput<C extends Channel> = z.output<IpcContract[C]['output']
 export type IpcReply<T> = { ok: true; value: T } | { ok: false; error: LabErrorShape };
 
 /** Events main pushes to the renderer on the single 'lab:event' channel. */
+export const RunPhase = z.enum(['deploying', 'running', 'reconnecting', 'detached', 'completed', 'aborted', 'failed']);
+export type RunPhase = z.infer<typeof RunPhase>;
+
 export const LabEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('host:connection'), hostId: HostId, state: z.enum(['connecting', 'connected', 'disconnected']), message: z.string().optional() }),
+  /** Where a run is; "detached" = the host is unreachable but the agent goes on measuring. */
+  z.object({ type: z.literal('run:phase'), runId: RunId, phase: RunPhase, message: z.string().optional() }),
+  /** Samples as they are stored, in seq order; the live chart appends them. */
+  z.object({ type: z.literal('run:samples'), runId: RunId, samples: z.array(Sample) }),
+  z.object({ type: z.literal('run:log'), runId: RunId, level: z.enum(['info', 'warn', 'error']), message: z.string() }),
 ]);
 export type LabEvent = z.infer<typeof LabEvent>;
 
