@@ -1,0 +1,183 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Plan, RuntimeSpec } from '../shared/model/plan.ts';
+import type { AgentEvent } from '../shared/model/run-record.ts';
+import { prepareBundle } from './bundle.ts';
+import { buildRunOrder } from './run-order.ts';
+import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
+
+// The "oci-direct" method: call each low-level runtime on an OCI bundle, the fewest
+// layers between the timer and the runtime (talk 1's `time runc run ID`, done many times,
+// interleaved, with warm-ups and failures kept). One sample is one container's whole life.
+
+export interface OciDirectRun {
+  /** Validated, with the seed filled in when the order is random. */
+  plan: Plan;
+  runId: string;
+  runDir: string;
+  /** Aborting stops after the current container is cleaned up. */
+  signal: AbortSignal;
+  emit: (event: AgentEvent) => void;
+}
+
+/** How long a create-start sample waits between two `state` polls. */
+const STATE_POLL_MS = 5;
+
+/** Output of `delete --force` (or `state`) saying the container is not there: not an error. */
+const NOT_THERE = /does not exist|not exist|not found|no such/i;
+
+export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'aborted'> {
+  const { plan, signal, emit } = run;
+  const scratchDir = path.join(run.runDir, 'scratch');
+  mkdirSync(scratchDir, { recursive: true });
+  try {
+    const bundle = prepareBundle(path.join(run.runDir, 'bundle'));
+    for (const message of bundle.warnings) emit({ type: 'log', level: 'warn', message });
+    emit({ type: 'bundle', bundle: bundle.info });
+
+    const versions = await Promise.all(
+      plan.runtimes.map(async (r) => ({ runtime: r.name, binary: r.binary, version: await runtimeVersion(r, plan.timeoutMs, scratchDir, signal) })),
+    );
+    if (signal.aborted) return 'aborted';
+    emit({ type: 'versions', versions });
+
+    const runtimes = new Map(plan.runtimes.map((r) => [r.name, r]));
+    const slots = buildRunOrder({ ...plan, runtimes: plan.runtimes.map((r) => r.name) });
+    for (const [seq, slot] of slots.entries()) {
+      if (signal.aborted) return 'aborted';
+      const runtime = runtimes.get(slot.runtime);
+      if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
+      const id = containerId(run.runId, runtime.name, seq);
+      const startedAt = new Date().toISOString();
+      const options = { timeoutMs: plan.timeoutMs, scratchDir, signal };
+      const measured = runtime.lifecycle === 'run'
+        ? toMeasured(await spawnTimed(command(runtime, 'run', '--bundle', bundle.info.path, id), options), plan.timeoutMs)
+        : await measureCreateStart(runtime, bundle.info.path, id, options);
+      // A binary that could not even start made no container; anything else may have.
+      if (!measured.neverStarted) await removeContainer(runtime, id, plan.timeoutMs, scratchDir, emit);
+      if (measured.aborted) {
+        emit({ type: 'log', level: 'info', message: `abort interrupted ${runtime.name} at seq ${seq}; that iteration is not recorded` });
+        return 'aborted';
+      }
+      const { durationMs, exitCode, timedOut, error } = measured;
+      emit({
+        type: 'sample',
+        sample: { seq, runtime: runtime.name, iteration: slot.iteration, warmup: slot.warmup, startedAt, durationMs, ok: error === null, exitCode, timedOut, error },
+      });
+    }
+    return 'completed';
+  } finally {
+    rmSync(scratchDir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Container IDs are long and unique: runnc panics on short ones ("Insufficient uniqueness
+ * in ID"), and a random tail keeps a retried or concurrent run from meeting a leftover.
+ */
+export function containerId(runId: string, runtime: string, seq: number): string {
+  const run = runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8) || 'run';
+  const name = runtime.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 24);
+  return `rlab-${run}-${name}-${seq}-${randomBytes(12).toString('hex')}`;
+}
+
+interface Measured {
+  durationMs: number;
+  exitCode: number | null;
+  timedOut: boolean;
+  aborted: boolean;
+  neverStarted: boolean;
+  /** The runtime's own words when the iteration failed; null when it succeeded. */
+  error: string | null;
+}
+
+function command(runtime: RuntimeSpec, ...args: string[]): string[] {
+  return [runtime.binary, ...runtime.globalArgs, ...args];
+}
+
+function toMeasured(result: SpawnTimedResult, timeoutMs: number, durationMs = result.durationMs): Measured {
+  return {
+    durationMs,
+    exitCode: result.exitCode,
+    timedOut: result.timedOut,
+    aborted: result.aborted,
+    neverStarted: result.spawnError !== null,
+    error: failureText(result, timeoutMs),
+  };
+}
+
+function failureText(result: SpawnTimedResult, timeoutMs: number): string | null {
+  if (result.exitCode === 0 && !result.timedOut) return null;
+  const parts: string[] = [];
+  if (result.timedOut) parts.push(`timed out after ${timeoutMs} ms; killed`);
+  if (result.spawnError) parts.push(result.spawnError);
+  const stderr = result.stderr.trim();
+  if (stderr) parts.push(stderr);
+  else if (!result.timedOut && !result.spawnError) parts.push(result.signal ? `killed by ${result.signal}` : `exited with code ${result.exitCode}`);
+  return parts.join('\n');
+}
+
+/**
+ * For runtimes without `run` (runnc): create, start, then poll `state` until the
+ * container has stopped or is gone. `start` returns before the workload finishes, so
+ * timing it alone would be wrong; the sample spans create to observed stop.
+ */
+async function measureCreateStart(
+  runtime: RuntimeSpec,
+  bundle: string,
+  id: string,
+  options: { timeoutMs: number; scratchDir: string; signal: AbortSignal },
+): Promise<Measured> {
+  const start = process.hrtime.bigint();
+  const elapsed = () => Number(process.hrtime.bigint() - start) / 1e6;
+  const step = (...args: string[]) =>
+    spawnTimed(command(runtime, ...args), { ...options, timeoutMs: Math.max(1, options.timeoutMs - elapsed()) });
+  const failed = (result: SpawnTimedResult) => toMeasured(result, options.timeoutMs, elapsed());
+
+  for (const args of [['create', '--bundle', bundle, id], ['start', id]]) {
+    const result = await step(...args);
+    if (result.exitCode !== 0) return failed(result);
+  }
+  for (;;) {
+    const result = await step('state', id);
+    const gone = result.exitCode !== 0 && NOT_THERE.test(result.stderr);
+    if (gone || containerStatus(result.stdout) === 'stopped') {
+      // Every step exited 0; `state` does not report the workload's own exit status.
+      return { durationMs: elapsed(), exitCode: 0, timedOut: false, aborted: false, neverStarted: false, error: null };
+    }
+    if (result.exitCode !== 0) return failed(result);
+    const left = options.timeoutMs - elapsed();
+    if (left <= 0) {
+      return { durationMs: elapsed(), exitCode: null, timedOut: true, aborted: false, neverStarted: false, error: `timed out after ${options.timeoutMs} ms waiting for the container to stop` };
+    }
+    await new Promise((resolve) => setTimeout(resolve, Math.min(STATE_POLL_MS, left)));
+  }
+}
+
+function containerStatus(stateJson: string): string | null {
+  try {
+    const status: unknown = (JSON.parse(stateJson) as { status?: unknown }).status;
+    return typeof status === 'string' ? status : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Every iteration ends with `delete --force`, whatever happened: a failed or killed run
+ * can leave state behind, and the next iteration must start from a clean host. It is not
+ * given the abort signal, because an abort must still clean up.
+ */
+async function removeContainer(runtime: RuntimeSpec, id: string, timeoutMs: number, scratchDir: string, emit: (event: AgentEvent) => void): Promise<void> {
+  const result = await spawnTimed(command(runtime, 'delete', '--force', id), { timeoutMs, scratchDir });
+  if (result.exitCode === 0 || NOT_THERE.test(result.stderr)) return;
+  emit({ type: 'log', level: 'warn', message: `cleanup of ${id} failed: ${failureText(result, timeoutMs) ?? ''}` });
+}
+
+/** First line of `BINARY --version`; null when the binary does not answer. */
+async function runtimeVersion(runtime: RuntimeSpec, timeoutMs: number, scratchDir: string, signal: AbortSignal): Promise<string | null> {
+  const result = await spawnTimed([runtime.binary, '--version'], { timeoutMs, scratchDir, signal });
+  if (result.exitCode !== 0) return null;
+  return result.stdout.split('\n').map((line) => line.trim()).find(Boolean) ?? null;
+}

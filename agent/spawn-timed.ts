@@ -1,0 +1,115 @@
+import { spawn } from 'node:child_process';
+import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+
+// Runs one command and times it from spawn to exit with the monotonic clock.
+//
+// Output goes to files, never to pipes: a runtime's helpers (runsc's sandbox, a created
+// container's init) inherit the descriptors and may outlive the runtime, and a pipe they
+// hold open either delays "all output read" or loses the tail (gVisor lost its stdout on a
+// pipe in our lab). A file has all of it the moment the process exits.
+//
+// The command leads its own process group (detached), so a timeout or an abort kills it
+// and everything it forked, not only the first process.
+
+export interface SpawnTimedOptions {
+  timeoutMs: number;
+  /** Where the output files live while the command runs; they are removed afterwards. */
+  scratchDir: string;
+  /** Aborting kills the command at once; the result then has `aborted` set. */
+  signal?: AbortSignal;
+}
+
+export interface SpawnTimedResult {
+  durationMs: number;
+  /** Null when the process never started, or was killed. */
+  exitCode: number | null;
+  signal: string | null;
+  timedOut: boolean;
+  aborted: boolean;
+  /** Why the process could not be started at all (binary missing, not executable). */
+  spawnError: string | null;
+  /** Up to OUTPUT_CAP bytes from the start of each stream, as text. */
+  stdout: string;
+  stderr: string;
+}
+
+/** Enough for any runtime's error message; a flood (a Go panic's goroutine dump) is cut. */
+export const OUTPUT_CAP = 4096;
+
+let scratchCounter = 0;
+
+export async function spawnTimed(argv: readonly string[], options: SpawnTimedOptions): Promise<SpawnTimedResult> {
+  const [command, ...args] = argv;
+  if (command === undefined) throw new Error('spawnTimed: empty command');
+  const base = path.join(options.scratchDir, `${process.pid}-${scratchCounter++}`);
+  const outPath = `${base}.out`;
+  const errPath = `${base}.err`;
+  const outFd = openSync(outPath, 'w');
+  const errFd = openSync(errPath, 'w');
+  try {
+    const ended = await run(command, args, outFd, errFd, options);
+    return { ...ended, stdout: readCapped(outPath), stderr: readCapped(errPath) };
+  } finally {
+    for (const file of [outPath, errPath]) unlinkSync(file);
+  }
+}
+
+type Ended = Omit<SpawnTimedResult, 'stdout' | 'stderr'>;
+
+function run(command: string, args: string[], outFd: number, errFd: number, options: SpawnTimedOptions): Promise<Ended> {
+  return new Promise((resolve) => {
+    let timedOut = false;
+    let aborted = false;
+    let settled = false;
+    const start = process.hrtime.bigint();
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', outFd, errFd] });
+    // The child has its own copies now; ours would only keep the files open.
+    closeSync(outFd);
+    closeSync(errFd);
+
+    const killGroup = () => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        // The group is already gone.
+      }
+    };
+    const timer = setTimeout(() => {
+      timedOut = true;
+      killGroup();
+    }, options.timeoutMs);
+    const onAbort = () => {
+      aborted = true;
+      killGroup();
+    };
+    const finish = (ended: Omit<Ended, 'durationMs' | 'timedOut' | 'aborted'>) => {
+      if (settled) return;
+      settled = true;
+      const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve({ durationMs, timedOut, aborted, ...ended });
+    };
+
+    child.once('exit', (exitCode, signal) => finish({ exitCode, signal, spawnError: null }));
+    child.once('error', (err: NodeJS.ErrnoException) => {
+      finish({ exitCode: null, signal: null, spawnError: `${command}: ${err.code === 'ENOENT' ? 'not found' : err.message} (${err.code ?? 'error'})` });
+    });
+
+    if (options.signal?.aborted) onAbort();
+    else options.signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+function readCapped(file: string): string {
+  const fd = openSync(file, 'r');
+  try {
+    const buffer = Buffer.alloc(OUTPUT_CAP);
+    const length = readSync(fd, buffer, 0, OUTPUT_CAP, 0);
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    closeSync(fd);
+  }
+}
