@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import type { ForgeConfig } from '@electron-forge/shared-types';
 import { VitePlugin } from '@electron-forge/plugin-vite';
 import { FusesPlugin } from '@electron-forge/plugin-fuses';
@@ -20,6 +21,15 @@ const config: ForgeConfig = {
     name: 'Runtime Lab',
     executableName: 'runtime-lab',
     asar: true,
+    // The host agent is uploaded to lab hosts as a file, so it ships beside the asar.
+    extraResource: ['dist/agent/runtime-lab-agent.cjs'],
+  },
+  hooks: {
+    // Before start and package: the agent bundle the app uploads must match this source.
+    generateAssets: async () => {
+      const built = spawnSync(process.execPath, ['scripts/build-agent.mjs'], { stdio: 'inherit' });
+      if (built.status !== 0) throw new Error('building the host agent failed');
+    },
   },
   makers: [new MakerZIP({}, ['darwin', 'linux', 'win32']), new MakerDeb({ options: { name: 'runtime-lab', bin: 'runtime-lab' } })],
   plugins: [

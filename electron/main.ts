@@ -85,6 +85,10 @@ void app.whenReady().then(() => {
     encryptor,
     emit,
     appVersion: app.getVersion(),
+    // Built by Forge's generateAssets hook; shipped next to the asar by extraResource.
+    agentBundlePath: app.isPackaged
+      ? path.join(process.resourcesPath, 'runtime-lab-agent.cjs')
+      : path.join(app.getAppPath(), 'dist/agent/runtime-lab-agent.cjs'),
     log: (line) => console.log(line),
   });
 

@@ -9,7 +9,8 @@ import { viteBuild } from '../forge.config.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
-const pluginDir = path.dirname(require.resolve('@electron-forge/plugin-vite/package.json'));
+// The generator is not in the package's exports; its main entry sits beside it in dist/.
+const pluginDir = path.dirname(path.dirname(require.resolve('@electron-forge/plugin-vite')));
 const { default: ViteConfigGenerator } = await import(pathToFileURL(path.join(pluginDir, 'dist/ViteConfig.js')).href);
 
 const generator = new ViteConfigGenerator(viteBuild, root, true);

@@ -21,6 +21,8 @@ export interface LabServicesOptions {
   log?: (line: string) => void;
   /** Test knobs for the run follower (poll and reconnect timing). */
   runner?: { pollIntervalMs?: number; reconnectAttempts?: number; reconnectDelayMs?: number };
+  /** The prebuilt host agent (packaged app); absent → built from source with esbuild. */
+  agentBundlePath?: string;
 }
 
 export interface LabServices {
@@ -46,7 +48,12 @@ export function createLabServices(options: LabServicesOptions): LabServices {
   fs.mkdirSync(options.dataDir, { recursive: true, mode: 0o700 });
   const hosts = new HostService({ dataDir: options.dataDir, encryptor: options.encryptor, emit: options.emit });
   const results = ResultsStore.open(dataFiles(options.dataDir).results);
-  const runner = new BenchRunner({ store: results, emit: options.emit, ...options.runner });
+  const runner = new BenchRunner({
+    store: results,
+    emit: options.emit,
+    ...options.runner,
+    ...(options.agentBundlePath ? { agentBundlePath: options.agentBundlePath } : {}),
+  });
 
   const followIfPossible = (runId: string): void => {
     const follow = results.getFollow(runId);

@@ -15,10 +15,12 @@ export interface AgentBundle {
   sha256: string;
 }
 
+// Resolved only when building: inside Electron's bundled main process import.meta is
+// empty, and that code path uses the prebuilt file instead.
 // Not `new URL(..., import.meta.url)`: Vite would take that for an asset to bundle.
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const ENTRY = path.join(ROOT, 'agent/main.ts');
-const PACKAGE_JSON = path.join(ROOT, 'package.json');
+function sourceRoot(): string {
+  return path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+}
 
 let cached: Promise<AgentBundle> | undefined;
 
@@ -35,9 +37,10 @@ async function compile(): Promise<AgentBundle> {
   // Loaded on demand: esbuild is a development tool, and importing this module must not
   // require it where the agent is shipped prebuilt.
   const { build } = await import('esbuild');
-  const { version } = JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { version: string };
+  const root = sourceRoot();
+  const { version } = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { version: string };
   const result = await build({
-    entryPoints: [ENTRY],
+    entryPoints: [path.join(root, 'agent/main.ts')],
     bundle: true,
     platform: 'node',
     target: 'node18',
@@ -50,4 +53,15 @@ async function compile(): Promise<AgentBundle> {
   if (!output) throw new Error('esbuild produced no agent bundle');
   const sha256 = createHash('sha256').update(output.contents).digest('hex');
   return { code: agentBanner(version, sha256) + output.text, sha256 };
+}
+
+/**
+ * The packaged app ships the agent prebuilt (Forge's generateAssets hook builds it and
+ * extraResource copies it): there is no esbuild and no agent source inside an asar.
+ */
+export async function readPrebuiltAgentBundle(file: string): Promise<AgentBundle> {
+  const text = readFileSync(file, 'utf8');
+  const newline = text.indexOf('\n');
+  const sha256 = createHash('sha256').update(text.slice(newline + 1)).digest('hex');
+  return { code: text, sha256 };
 }

@@ -10,6 +10,7 @@ import { inspectHost } from '../inspect/inspect-host.ts';
 import type { Transport } from '../transport/transport.ts';
 import { consumeLines } from './event-tailer.ts';
 import { deployAgent, launchAgentRun, stopAgentRun, type DeployedAgent } from './remote-agent.ts';
+import { buildAgentBundle, readPrebuiltAgentBundle, type AgentBundle } from '../agent/agent-bundle.ts';
 
 /** How a runner reaches a host: the app maps a saved host id to it, the CLI its flags. */
 export interface HostLink {
@@ -28,6 +29,8 @@ export interface BenchRunnerOptions {
   /** Reconnection attempts before a run is left "detached" (the agent goes on; follow it later). */
   reconnectAttempts?: number;
   reconnectDelayMs?: number;
+  /** The agent file to upload; without it the bundle is built from source (development, CLI, tests). */
+  agentBundlePath?: string;
 }
 
 interface Following {
@@ -45,6 +48,7 @@ export class BenchRunner {
   private readonly reconnectAttempts: number;
   private readonly reconnectDelayMs: number;
   private readonly following = new Map<string, Following>();
+  private readonly loadAgentBundle: () => Promise<AgentBundle>;
   private disposed = false;
 
   constructor(options: BenchRunnerOptions) {
@@ -53,6 +57,8 @@ export class BenchRunner {
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.reconnectAttempts = options.reconnectAttempts ?? 20;
     this.reconnectDelayMs = options.reconnectDelayMs ?? 3_000;
+    const prebuilt = options.agentBundlePath;
+    this.loadAgentBundle = prebuilt ? () => readPrebuiltAgentBundle(prebuilt) : buildAgentBundle;
   }
 
   async start(link: HostLink, planInput: Plan): Promise<string> {
@@ -65,7 +71,7 @@ export class BenchRunner {
     await requireBinaries(transport, plan);
     // Facts are taken fresh for every run: the environment is part of the result.
     const facts = await inspectHost(transport);
-    const agent = await deployAgent(transport);
+    const agent = await deployAgent(transport, this.loadAgentBundle);
     this.store.createRun({
       id: runId, hostName: link.hostName, method: plan.method, plan, facts, versions: [], bundle: null,
       startedAt: new Date().toISOString(), finishedAt: null, status: 'running', statusMessage: null,

@@ -2,7 +2,7 @@ import path from 'node:path/posix';
 import type { Plan } from '../../shared/model/plan.ts';
 import { LabError } from '../../shared/lab-error.ts';
 import { execScript, type Transport } from '../transport/transport.ts';
-import { buildAgentBundle } from '../agent/agent-bundle.ts';
+import type { AgentBundle } from '../agent/agent-bundle.ts';
 
 const MIN_NODE_MAJOR = 18;
 
@@ -40,7 +40,7 @@ function parseProbe(stdout: string): Map<string, string[]> {
 }
 
 /** Makes sure the host can run the agent and has the current bundle; uploads it only when its hash is new. */
-export async function deployAgent(transport: Transport): Promise<DeployedAgent> {
+export async function deployAgent(transport: Transport, loadBundle: () => Promise<AgentBundle>): Promise<DeployedAgent> {
   const probe = await execScript(transport, PROBE, { timeoutMs: 20_000 });
   const fields = parseProbe(probe.stdout);
   const home = fields.get('home')?.[0];
@@ -62,7 +62,7 @@ export async function deployAgent(transport: Transport): Promise<DeployedAgent> 
       `Container runtimes need root, and ${transport.label} logs in as uid ${uid} without passwordless sudo. Log in as root or allow this user "sudo -n" for the benchmark.`,
     );
   }
-  const bundle = await buildAgentBundle();
+  const bundle = await loadBundle();
   const baseDir = path.join(home, '.runtime-lab');
   const agentPath = path.join(baseDir, 'agent', `runtime-lab-agent-${bundle.sha256.slice(0, 16)}.cjs`);
   const present = await transport.exec(['test', '-f', agentPath]);
