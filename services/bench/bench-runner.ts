@@ -85,7 +85,7 @@ export class BenchRunner {
       this.phase(runId, 'failed', error.message);
       throw error;
     }
-    this.follow(runId, link);
+    this.follow(runId, link).catch((err: unknown) => this.phase(runId, 'failed', LabError.from(err).message));
     return runId;
   }
 
@@ -141,6 +141,8 @@ export class BenchRunner {
         await sleep(this.reconnectDelayMs);
         continue;
       }
+      // Disposed while reading (the app is quitting): store nothing more; the next start resumes.
+      if (this.disposed) break;
       const batch = consumeLines(chunk, offset);
       for (const line of batch.rejected) this.log(runId, 'warn', `Unreadable line in events.jsonl skipped: ${line}`);
       const samples: Sample[] = [];
