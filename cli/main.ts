@@ -1,19 +1,12 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { LabError } from '../shared/lab-error.ts';
-import { dataFiles, defaultDataDir } from '../services/app-paths.ts';
+import { withConnectionOptions } from './connection-options.ts';
+import { registerSetupCommands } from './setup-commands.ts';
 import { inspectCommand } from './inspect-command.ts';
 import { benchCommand } from './bench-command.ts';
 
 // `runtime-lab …`: the same services as the desktop app, for terminals and scripts.
 // Every failure ends with one line "runtime-lab: <reason>" and a non-zero exit status.
-
-function withConnectionOptions(command: Command): Command {
-  return command
-    .option('--identity <file>', 'private key file for SSH (its passphrase, if any, comes from --password-stdin)')
-    .option('--known-hosts <file>', "known_hosts file to verify the host key against (default: Runtime Lab's own)", dataFiles(defaultDataDir()).knownHosts)
-    .option('--accept-new-host-key', 'trust and remember the host key of a host never seen before (a changed key is always refused)')
-    .option('--password-stdin', 'read the SSH password (or the key passphrase with --identity) from standard input');
-}
 
 export function buildProgram(out: (text: string) => void = (t) => process.stdout.write(t)): Command {
   const program = new Command()
@@ -52,6 +45,7 @@ export function buildProgram(out: (text: string) => void = (t) => process.stdout
       if (code !== 0) throw new LabError('command-failed', 'benchmark failed');
     });
 
+  registerSetupCommands(program, out);
   return program;
 }
 
