@@ -86,7 +86,7 @@ describe('benchmark runs over SSH', () => {
     const services = newServices(dataDir(), events);
     try {
       const hostId = await trustedHost(services);
-      const plan: Plan = { method: 'oci-direct', runtimes: [RUNC, RUNSC], workload: 'hello', iterations: 12, warmups: 2, order: 'round-robin', timeoutMs: 30_000 };
+      const plan: Plan = { method: 'oci-direct', runtimes: [RUNC, RUNSC], workload: 'hello', iterations: 12, warmups: 2, order: 'random', seed: 7, timeoutMs: 30_000 };
       const runId = await services.runner.start(hostLinkFor(services.hosts, hostId), plan);
       await until('the first samples', () => sampleCount(events) >= 4);
       const seenBeforeDrop = events.length;
@@ -152,6 +152,26 @@ describe('benchmark runs over SSH', () => {
       await services.dispose();
     }
   }, 60_000);
+
+  it('uploads the agent once per content hash and reuses it for later runs', async () => {
+    const services = newServices(dataDir(), []);
+    try {
+      const hostId = await trustedHost(services);
+      const link = hostLinkFor(services.hosts, hostId);
+      const plan: Plan = { method: 'oci-direct', runtimes: [RUNC], workload: 'hello', iterations: 1, warmups: 0, order: 'round-robin', timeoutMs: 30_000 };
+      const first = await services.runner.start(link, plan);
+      expect(await services.runner.follow(first, link)).toBe('completed');
+      const agentPath = String(services.results.getFollow(first)!.agent.agentPath);
+      expect(path.basename(agentPath)).toMatch(/^runtime-lab-agent-[0-9a-f]{16}\.cjs$/);
+      const before = fs.statSync(agentPath);
+      const second = await services.runner.start(link, plan);
+      expect(await services.runner.follow(second, link)).toBe('completed');
+      const after = fs.statSync(String(services.results.getFollow(second)!.agent.agentPath));
+      expect([after.ino, after.mtimeMs]).toEqual([before.ino, before.mtimeMs]);
+    } finally {
+      await services.dispose();
+    }
+  }, 120_000);
 
   it('aborts a run on request: the agent cleans up and the run is stored as aborted', async () => {
     const events: LabEvent[] = [];
