@@ -1,29 +1,15 @@
 import { useEffect, useState } from 'react';
-import { Icon, type IconName } from './components/Icon.tsx';
+import { Icon } from './components/Icon.tsx';
 import { Sidebar } from './components/Sidebar.tsx';
 import { hasBridge, onLabEvent } from './lab-client.ts';
+import { BenchmarksPage } from './pages/BenchmarksPage.tsx';
 import { HostsPage } from './pages/HostsPage.tsx';
+import { ResultsPage } from './pages/ResultsPage.tsx';
 import { useApp } from './store/app-store.ts';
 import { useHosts } from './store/hosts-store.ts';
+import { useRuns } from './store/runs-store.ts';
 
 const NO_NOTICES: readonly string[] = [];
-
-function ComingSoon({ title, icon, testId, text }: { title: string; icon: IconName; testId: string; text: string }) {
-  return (
-    <div className="page" data-testid={testId}>
-      <header className="page__header">
-        <div>
-          <h1>{title}</h1>
-        </div>
-      </header>
-      <div className="empty empty--page">
-        <Icon name={icon} size={34} />
-        <h2>Comes with the benchmark feature</h2>
-        <p className="muted">{text}</p>
-      </div>
-    </div>
-  );
-}
 
 export function App() {
   const page = useApp((s) => s.page);
@@ -36,7 +22,10 @@ export function App() {
   useEffect(() => {
     if (!bridged) return;
     void loadInfo();
-    return onLabEvent((event) => useHosts.getState().applyEvent(event));
+    return onLabEvent((event) => {
+      useHosts.getState().applyEvent(event);
+      useRuns.getState().applyEvent(event);
+    });
   }, [bridged, loadInfo]);
 
   if (!bridged) {
@@ -70,22 +59,8 @@ export function App() {
             </div>
           ))}
         {page === 'hosts' ? <HostsPage /> : null}
-        {page === 'benchmarks' ? (
-          <ComingSoon
-            title="Benchmarks"
-            icon="gauge"
-            testId="benchmarks-page"
-            text="Plan startup, memory and throughput runs across runtimes on a connected host. This page arrives with the benchmark runner."
-          />
-        ) : null}
-        {page === 'results' ? (
-          <ComingSoon
-            title="Results"
-            icon="chart"
-            testId="results-page"
-            text="Charts, summaries (median, p95, p99, confidence intervals) and CSV export of past runs. This page arrives with the benchmark runner."
-          />
-        ) : null}
+        {page === 'benchmarks' ? <BenchmarksPage /> : null}
+        {page === 'results' ? <ResultsPage /> : null}
       </div>
     </div>
   );

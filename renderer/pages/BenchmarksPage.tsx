@@ -1,0 +1,483 @@
+import { useEffect, useMemo, useState } from 'react';
+import type { RuntimeSpec } from '../../shared/model/plan.ts';
+import { describeTarget } from '../../shared/model/host.ts';
+import { BIcon } from '../components/bench/BenchIcon.tsx';
+import { formatDate } from '../components/bench/bench-format.ts';
+import { ensureBenchStyles } from '../components/bench/bench-styles.ts';
+import { buildPlan, flagsText, isPicked } from '../components/bench/plan-draft.ts';
+import { RunAnalysis, runtimeNames } from '../components/bench/RunAnalysis.tsx';
+import { RunLog } from '../components/bench/RunLog.tsx';
+import { RunProgress } from '../components/bench/RunProgress.tsx';
+import { ConnectionPill } from '../components/ConnectionPill.tsx';
+import { Icon } from '../components/Icon.tsx';
+import { asLabError, call } from '../lab-client.ts';
+import { useApp } from '../store/app-store.ts';
+import { useHosts } from '../store/hosts-store.ts';
+import { isTerminal, plannedTotal, useRuns, type LiveRun } from '../store/runs-store.ts';
+
+ensureBenchStyles();
+
+// Benchmarks: on a connected host, pick the runtimes found there, press Run, and watch
+// container startup time being measured — each runtime called directly on the same OCI
+// bundle, interleaved, every sample stored (and drawn) the moment it exists.
+
+const NO_SPECS: RuntimeSpec[] = [];
+
+type Presets = { hostId: string; specs: RuntimeSpec[] } | { hostId: string; error: string } | null;
+
+export function BenchmarksPage() {
+  const hosts = useHosts((s) => s.hosts);
+  const hostsLoaded = useHosts((s) => s.loaded);
+  const facts = useHosts((s) => s.facts);
+  const conn = useHosts((s) => s.conn);
+  const draft = useRuns((s) => s.draft);
+  const setDraft = useRuns((s) => s.setDraft);
+  const activeRunId = useRuns((s) => s.activeRunId);
+  const activeRun = useRuns((s) => (s.activeRunId ? s.runs[s.activeRunId] : undefined));
+  const runs = useRuns((s) => s.runs);
+  const list = useRuns((s) => s.list);
+  const [presets, setPresets] = useState<Presets>(null);
+  const starting = useRuns((s) => s.starting);
+  const startError = useRuns((s) => s.startError);
+
+  // Hosts and what is known about them this session (inspection facts live in main).
+  useEffect(() => {
+    if (!hostsLoaded) void useHosts.getState().load();
+    void useRuns.getState().loadList();
+  }, [hostsLoaded]);
+  useEffect(() => {
+    for (const h of hosts) if (!useHosts.getState().facts[h.id]) void useHosts.getState().loadFacts(h.id);
+  }, [hosts]);
+
+  const ready = hosts.filter((h) => facts[h.id]);
+  const notReady = hosts.filter((h) => !facts[h.id]);
+  const hostId = draft.hostId && facts[draft.hostId] ? draft.hostId : (ready.find((h) => conn[h.id]?.state === 'connected') ?? ready[0])?.id ?? null;
+  const host = hosts.find((h) => h.id === hostId) ?? null;
+  const hostFacts = hostId ? facts[hostId] : undefined;
+  const collectedAt = hostFacts?.collectedAt;
+
+  // The runtimes this host has, with the flags oci-direct uses by default.
+  useEffect(() => {
+    if (!hostId || !collectedAt) return;
+    let live = true;
+    call('hosts:runtimePresets', { id: hostId }).then(
+      (specs) => live && setPresets({ hostId, specs }),
+      (err: unknown) => live && setPresets({ hostId, error: asLabError(err).message }),
+    );
+    return () => {
+      live = false;
+    };
+  }, [hostId, collectedAt]);
+
+  const specs = presets && presets.hostId === hostId && 'specs' in presets ? presets.specs : NO_SPECS;
+  const presetError = presets && presets.hostId === hostId && 'error' in presets ? presets.error : null;
+  const { plan, errors } = useMemo(() => buildPlan(draft, specs), [draft, specs]);
+  const running = activeRun !== undefined && !isTerminal(activeRun.phase);
+  const busy = starting !== null || running;
+  const otherRunning = list.filter((r) => r.status === 'running' && r.id !== activeRunId);
+
+  // While runs:start is on its way, the run's first events (deploying…) arrive under an id
+  // we do not know yet: the newest run first heard of since the click is ours.
+  const pending: LiveRun | undefined = starting
+    ? Object.values(runs)
+        .filter((r) => !starting.known.has(r.runId))
+        .sort((a, b) => b.firstSeenAt - a.firstSeenAt)[0]
+    : undefined;
+
+  function run() {
+    if (plan && host) void useRuns.getState().start(host.id, host.name, plan);
+  }
+
+  const total = plan ? plannedTotal(plan) : 0;
+
+  return (
+    <div className="page page--bench" data-testid="benchmarks-page">
+      <header className="page__header">
+        <div>
+          <h1>Benchmarks</h1>
+          <p className="muted">Container startup time, each runtime called directly on the same OCI bundle, interleaved over many iterations.</p>
+        </div>
+      </header>
+
+      <div className="bench-layout">
+        <aside className="plan-panel" data-testid="bench-plan">
+          {ready.length === 0 ? (
+            <NoHost notReady={notReady.map((h) => ({ id: h.id, name: h.name, target: describeTarget(h.target) }))} loaded={hostsLoaded} />
+          ) : (
+            <>
+              <div className="plan-panel__body">
+                <section className="plan-section">
+                  <h2 className="plan-section__title">Host</h2>
+                  <div className="host-pick">
+                    <select
+                      data-testid="bench-host-select"
+                      value={hostId ?? ''}
+                      disabled={busy}
+                      onChange={(e) => setDraft({ hostId: e.target.value, picked: {}, flags: {} })}
+                    >
+                      {ready.map((h) => (
+                        <option key={h.id} value={h.id}>
+                          {h.name}
+                        </option>
+                      ))}
+                    </select>
+                    {host ? <ConnectionPill conn={conn[host.id]} compact /> : null}
+                  </div>
+                  {host && hostFacts ? (
+                    <p className="host-pick__facts muted small" data-testid="bench-host-facts">
+                      <span className="mono">{describeTarget(host.target)}</span>
+                      <br />
+                      {hostFacts.os.prettyName || hostFacts.os.distroId} · kernel <span className="mono">{hostFacts.os.kernel}</span> · cgroup {hostFacts.cgroup.mode} ·{' '}
+                      {hostFacts.cpu.cores} cores
+                    </p>
+                  ) : null}
+                  {notReady.length > 0 ? (
+                    <p className="muted small plan-section__hint">
+                      {notReady.length} more {notReady.length === 1 ? 'host is' : 'hosts are'} not connected.{' '}
+                      <button type="button" className="link-btn" onClick={() => useApp.getState().setPage('hosts')}>
+                        Connect on Hosts
+                      </button>
+                    </p>
+                  ) : null}
+                </section>
+
+                <section className="plan-section">
+                  <h2 className="plan-section__title">
+                    Runtimes <span className="plan-section__aside">method: OCI direct</span>
+                  </h2>
+                  {presetError ? (
+                    <div className="callout callout--bad small" data-testid="bench-presets-error">
+                      <Icon name="alert" size={15} />
+                      <span>{presetError}</span>
+                    </div>
+                  ) : presets === null || presets.hostId !== hostId ? (
+                    <p className="muted small">Reading the runtimes found on this host…</p>
+                  ) : specs.length === 0 ? (
+                    <p className="muted small" data-testid="bench-no-runtimes">
+                      No runtime this method can call was found on the host (runc, crun, youki, runsc, kata-runtime, runnc). Install one, then re-inspect the host.
+                    </p>
+                  ) : (
+                    <ul className="rt-picks">
+                      {specs.map((spec) => {
+                        const picked = isPicked(draft, spec.name);
+                        const flagError = errors.flags?.[spec.name];
+                        return (
+                          <li key={spec.name} className={picked ? 'rt-pick rt-pick--on' : 'rt-pick'} data-testid="bench-runtime" data-runtime={spec.name}>
+                            <label className="rt-pick__head">
+                              <input
+                                type="checkbox"
+                                checked={picked}
+                                disabled={busy}
+                                data-testid="bench-runtime-check"
+                                onChange={(e) => setDraft({ picked: { ...draft.picked, [spec.name]: e.target.checked } })}
+                              />
+                              <span className="mono strong">{spec.name}</span>
+                              {spec.lifecycle !== 'run' ? <span className="tag" title="This runtime has no `run`: it is created, then started">{spec.lifecycle}</span> : null}
+                              <span className="rt-pick__binary mono muted" title={spec.binary}>
+                                {spec.binary}
+                              </span>
+                            </label>
+                            <div className="rt-pick__flags">
+                              <input
+                                className="mono"
+                                aria-label={`Global flags for ${spec.name}`}
+                                placeholder="no global flags"
+                                spellCheck={false}
+                                disabled={busy || !picked}
+                                value={flagsText(draft, spec)}
+                                data-testid="bench-runtime-flags"
+                                onChange={(e) => setDraft({ flags: { ...draft.flags, [spec.name]: e.target.value } })}
+                              />
+                              {flagError ? <span className="field__error">{flagError}</span> : null}
+                            </div>
+                          </li>
+                        );
+                      })}
+                    </ul>
+                  )}
+                  {errors.runtimes && specs.length > 0 ? <p className="field__error">{errors.runtimes}</p> : null}
+                </section>
+
+                <section className="plan-section">
+                  <h2 className="plan-section__title">Iterations</h2>
+                  <div className="num-grid">
+                    <NumField label="Measured" unit="per runtime" testId="bench-iterations" value={draft.iterations} error={errors.iterations} disabled={busy} onChange={(v) => setDraft({ iterations: v })} />
+                    <NumField label="Warm-ups" unit="not in stats" testId="bench-warmups" value={draft.warmups} error={errors.warmups} disabled={busy} onChange={(v) => setDraft({ warmups: v })} />
+                    <NumField label="Timeout" unit="s / iteration" testId="bench-timeout" value={draft.timeoutSec} error={errors.timeout} disabled={busy} step="any" onChange={(v) => setDraft({ timeoutSec: v })} />
+                  </div>
+                  <div className="field">
+                    <span className="field__label">Order</span>
+                    <div className="order-line">
+                      <div className="segmented" role="radiogroup" aria-label="Order">
+                        {(['round-robin', 'random'] as const).map((o) => (
+                          <button
+                            key={o}
+                            type="button"
+                            role="radio"
+                            aria-checked={draft.order === o}
+                            className={draft.order === o ? 'segmented__item segmented__item--on' : 'segmented__item'}
+                            data-testid={`bench-order-${o}`}
+                            disabled={busy}
+                            onClick={() => setDraft({ order: o })}
+                          >
+                            <BIcon name={o === 'random' ? 'shuffle' : 'repeat'} size={14} />
+                            {o === 'random' ? 'Random' : 'Round-robin'}
+                          </button>
+                        ))}
+                      </div>
+                      {draft.order === 'random' ? (
+                        <input
+                          className="seed-input mono"
+                          aria-label="Seed"
+                          placeholder="seed (auto)"
+                          inputMode="numeric"
+                          value={draft.seed}
+                          disabled={busy}
+                          data-testid="bench-seed"
+                          onChange={(e) => setDraft({ seed: e.target.value })}
+                        />
+                      ) : null}
+                    </div>
+                    {errors.seed ? <span className="field__error">{errors.seed}</span> : null}
+                    <span className="field__hint">
+                      {draft.order === 'random'
+                        ? 'Each round runs the runtimes in a shuffled order; the seed is recorded so the order can be reproduced.'
+                        : 'Each round runs every runtime once, in turn: drift on the host hits all of them alike.'}
+                    </span>
+                  </div>
+                </section>
+              </div>
+
+              <footer className="plan-panel__footer">
+                {errors.plan ? <p className="field__error">{errors.plan}</p> : null}
+                {startError ? (
+                  <div className="callout callout--bad small" data-testid="bench-start-error">
+                    <Icon name="alert" size={15} />
+                    <span>{startError}</span>
+                  </div>
+                ) : null}
+                <div className="plan-total muted small" data-testid="bench-total">
+                  {plan ? (
+                    <>
+                      <strong>{total.toLocaleString('en-US')}</strong> container starts · {plan.runtimes.length} runtime{plan.runtimes.length === 1 ? '' : 's'} ×{' '}
+                      {plan.iterations.toLocaleString('en-US')} + {plan.warmups} warm-up
+                    </>
+                  ) : (
+                    'Complete the plan to run it.'
+                  )}
+                </div>
+                <button type="button" className="btn btn--primary btn--run" data-testid="bench-run" disabled={!plan || busy || !host} onClick={run}>
+                  {starting ? <span className="spinner" aria-hidden="true" /> : <BIcon name="play" size={15} />}
+                  {starting ? 'Starting…' : running ? 'Running…' : 'Run benchmark'}
+                </button>
+              </footer>
+            </>
+          )}
+        </aside>
+
+        <main className="run-area" data-testid="bench-run-area">
+          {starting ? (
+            <StartingCard run={pending} hostName={starting.hostName} />
+          ) : activeRun ? (
+            <ActiveRun run={activeRun} />
+          ) : (
+            <Intro otherRunning={otherRunning.map((r) => ({ id: r.id, hostName: r.hostName, startedAt: r.startedAt }))} />
+          )}
+        </main>
+      </div>
+    </div>
+  );
+}
+
+function NumField(props: { label: string; unit: string; testId: string; value: string; error: string | undefined; disabled: boolean; step?: string; onChange: (v: string) => void }) {
+  const { label, unit, testId, value, error, disabled, step, onChange } = props;
+  return (
+    <label className="field">
+      <span className="field__label">{label}</span>
+      <span className={error ? 'num-input num-input--bad' : 'num-input'}>
+        <input type="number" min={0} step={step ?? 1} inputMode="numeric" value={value} disabled={disabled} data-testid={testId} onChange={(e) => onChange(e.target.value)} />
+        <span className="num-input__unit">{unit}</span>
+      </span>
+      {error ? <span className="field__error">{error}</span> : null}
+    </label>
+  );
+}
+
+function NoHost({ notReady, loaded }: { notReady: { id: string; name: string; target: string }[]; loaded: boolean }) {
+  const goConnect = (id: string | null) => {
+    if (id) useHosts.getState().select(id);
+    useApp.getState().setPage('hosts');
+  };
+  return (
+    <div className="empty plan-panel__empty" data-testid="bench-no-host">
+      <Icon name="plug" size={30} />
+      <h2>No connected host</h2>
+      <p className="muted">Benchmarks run on a host Runtime Lab has connected to and inspected: it measures there, never across the network.</p>
+      {loaded && notReady.length > 0 ? (
+        <ul className="connect-list">
+          {notReady.map((h) => (
+            <li key={h.id}>
+              <span className="connect-list__text">
+                <span className="strong">{h.name}</span>
+                <span className="mono muted small">{h.target}</span>
+              </span>
+              <button type="button" className="btn btn--small" data-testid="bench-goto-connect" onClick={() => goConnect(h.id)}>
+                <Icon name="plug" size={13} /> Connect
+              </button>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+      <button type="button" className="btn btn--primary" data-testid="bench-goto-hosts" onClick={() => goConnect(null)}>
+        <Icon name="server" size={15} /> {notReady.length > 0 ? 'Go to Hosts' : 'Add a host'}
+      </button>
+    </div>
+  );
+}
+
+function StartingCard({ run, hostName }: { run: LiveRun | undefined; hostName: string }) {
+  return (
+    <section className="card starting" data-testid="run-starting">
+      <span className="spinner spinner--dark spinner--big" aria-hidden="true" />
+      <div>
+        <h2>Preparing {hostName}</h2>
+        <p className="muted" data-testid="run-starting-message">
+          {run?.message ?? 'Checking that every runtime is installed, taking the host’s facts, uploading the measuring agent…'}
+        </p>
+        {run && run.logs.length > 0 ? <RunLog lines={run.logs} /> : null}
+      </div>
+    </section>
+  );
+}
+
+function ActiveRun({ run }: { run: LiveRun }) {
+  const [aborting, setAborting] = useState(false);
+  const [abortError, setAbortError] = useState<string | null>(null);
+  const runtimes = runtimeNames(run);
+  const done = isTerminal(run.phase);
+
+  async function abort() {
+    setAborting(true);
+    setAbortError(null);
+    try {
+      await useRuns.getState().abort(run.runId);
+    } catch (err) {
+      setAbortError(asLabError(err).message);
+      setAborting(false);
+    }
+  }
+
+  function openInResults() {
+    useRuns.getState().select(run.runId);
+    useApp.getState().setPage('results');
+  }
+
+  return (
+    <div className="active-run" data-testid="run-monitor" data-run-id={run.runId} data-phase={run.phase ?? ''}>
+      <RunProgress
+        run={run}
+        runtimes={runtimes}
+        onAbort={() => void abort()}
+        aborting={aborting && !done}
+        actions={
+          done ? (
+            <>
+              <button type="button" className="btn" data-testid="run-new" onClick={() => useRuns.getState().setActive(null)}>
+                <Icon name="plus" size={14} /> New run
+              </button>
+              <button type="button" className="btn btn--primary" data-testid="run-open-results" onClick={openInResults}>
+                <Icon name="chart" size={14} /> Open in Results
+              </button>
+            </>
+          ) : null
+        }
+      />
+      {abortError ? (
+        <div className="callout callout--bad" data-testid="run-abort-error">
+          <Icon name="alert" size={16} />
+          <span>{abortError}</span>
+        </div>
+      ) : null}
+      <RunAnalysis
+        run={run}
+        pngBase={`runtime-lab-${run.runId}`}
+        aside={
+          <section className="card log-card" data-testid="run-log-card">
+            <header className="card__header">
+              <BIcon name="scroll" size={16} />
+              <h3>Log</h3>
+              <span className="card__badge muted small">
+                {run.logs.length} line{run.logs.length === 1 ? '' : 's'} from the agent and the runner
+              </span>
+            </header>
+            <RunLog lines={run.logs} />
+          </section>
+        }
+      />
+    </div>
+  );
+}
+
+function Intro({ otherRunning }: { otherRunning: { id: string; hostName: string; startedAt: string }[] }) {
+  return (
+    <div className="intro" data-testid="bench-intro">
+      {otherRunning.map((r) => (
+        <div key={r.id} className="callout callout--info" data-testid="bench-other-running">
+          <BIcon name="activity" size={16} />
+          <span className="callout__content">
+            A run started {formatDate(r.startedAt)} is still measuring on <strong>{r.hostName}</strong>.
+          </span>
+          <button
+            type="button"
+            className="btn btn--small"
+            onClick={() => {
+              useRuns.getState().setActive(r.id);
+              void useRuns.getState().open(r.id);
+            }}
+          >
+            Show it here
+          </button>
+        </div>
+      ))}
+      <div className="intro__hero">
+        <span className="intro__icon">
+          <Icon name="gauge" size={28} />
+        </span>
+        <h2>Measure container startup time</h2>
+        <p className="muted">
+          Pick the runtimes on the left and press <strong>Run benchmark</strong>. The live charts and the summary appear here as the samples arrive.
+        </p>
+      </div>
+      <ol className="intro__steps">
+        <li>
+          <BIcon name="box" size={18} />
+          <div>
+            <strong>Same bundle, no layers in between</strong>
+            <span className="muted">One OCI bundle (a static hello) is built on the host; each runtime runs it directly, as in <span className="mono">time runc run</span>.</span>
+          </div>
+        </li>
+        <li>
+          <BIcon name="repeat" size={18} />
+          <div>
+            <strong>Interleaved, with warm-ups</strong>
+            <span className="muted">Runtimes take turns (round-robin or seeded random) so drift hits all alike; warm-ups are kept and shown, but not counted.</span>
+          </div>
+        </li>
+        <li>
+          <BIcon name="activity" size={18} />
+          <div>
+            <strong>Every sample kept</strong>
+            <span className="muted">Stored the moment it exists; failures stay visible; a dropped connection or an app restart loses nothing.</span>
+          </div>
+        </li>
+        <li>
+          <BIcon name="chart" size={18} />
+          <div>
+            <strong>Median with a confidence interval</strong>
+            <span className="muted">Plus p5–p95 spread, the full distribution, and CSV to take away from Results.</span>
+          </div>
+        </li>
+      </ol>
+    </div>
+  );
+}
