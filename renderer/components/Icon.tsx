@@ -25,6 +25,18 @@ const PATHS = {
   user: 'M12 12a4 4 0 1 0 0-8 4 4 0 0 0 0 8zM4 21a8 8 0 0 1 16 0',
   monitor: 'M3 4h18v12H3zM8 20h8M12 16v4',
   flask: 'M9 3h6M10 3v6L4 19a1.5 1.5 0 0 0 1.3 2h13.4a1.5 1.5 0 0 0 1.3-2L14 9V3M7 14h10',
+  image: 'M4 5h16v14H4zM4 16l5-5 4 4 2-2 5 5M15 9h.01',
+  play: 'M7 5l12 7-12 7z',
+  stop: 'M7 7h10v10H7z',
+  file: 'M6 3h8l4 4v14H6zM14 3v4h4M9 12h6M9 16h6',
+  activity: 'M3 12h4l3-8 4 16 3-8h4',
+  clock: 'M12 3a9 9 0 1 0 0 18 9 9 0 0 0 0-18zM12 7v5l3 2',
+  list: 'M9 6h11M9 12h11M9 18h11M4 6h.01M4 12h.01M4 18h.01',
+  scroll: 'M5 4h11v16H5zM8 8h5M8 12h5M8 16h3',
+  shuffle: 'M4 7h3c5 0 5 10 10 10h3M4 17h3c2 0 3-1.5 4-3.5M13 9.5C14 8 15 7 17 7h3M18 4l3 3-3 3M18 14l3 3-3 3',
+  repeat: 'M4 11V9a3 3 0 0 1 3-3h13M17 3l3 3-3 3M20 13v2a3 3 0 0 1-3 3H4M7 21l-3-3 3-3',
+  arrowRight: 'M5 12h14M13 6l6 6-6 6',
+  distribution: 'M3 20h18M5 20c2-1 3-14 7-14s5 13 7 14',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -1,21 +1,18 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { RuntimeSpec } from '../../shared/model/plan.ts';
 import { describeTarget } from '../../shared/model/host.ts';
-import { BIcon } from '../components/bench/BenchIcon.tsx';
+import { Icon } from '../components/Icon.tsx';
 import { formatDate } from '../components/bench/bench-format.ts';
-import { ensureBenchStyles } from '../components/bench/bench-styles.ts';
 import { buildPlan, flagsText, isPicked } from '../components/bench/plan-draft.ts';
 import { RunAnalysis, runtimeNames } from '../components/bench/RunAnalysis.tsx';
 import { RunLog } from '../components/bench/RunLog.tsx';
 import { RunProgress } from '../components/bench/RunProgress.tsx';
 import { ConnectionPill } from '../components/ConnectionPill.tsx';
-import { Icon } from '../components/Icon.tsx';
 import { asLabError, call } from '../lab-client.ts';
 import { useApp } from '../store/app-store.ts';
 import { useHosts } from '../store/hosts-store.ts';
 import { isTerminal, plannedTotal, useRuns, type LiveRun } from '../store/runs-store.ts';
 
-ensureBenchStyles();
 
 // Benchmarks: on a connected host, pick the runtimes found there, press Run, and watch
 // container startup time being measured — each runtime called directly on the same OCI
@@ -220,7 +217,7 @@ export function BenchmarksPage() {
                             disabled={busy}
                             onClick={() => setDraft({ order: o })}
                           >
-                            <BIcon name={o === 'random' ? 'shuffle' : 'repeat'} size={14} />
+                            <Icon name={o === 'random' ? 'shuffle' : 'repeat'} size={14} />
                             {o === 'random' ? 'Random' : 'Round-robin'}
                           </button>
                         ))}
@@ -267,7 +264,7 @@ export function BenchmarksPage() {
                   )}
                 </div>
                 <button type="button" className="btn btn--primary btn--run" data-testid="bench-run" disabled={!plan || busy || !host} onClick={run}>
-                  {starting ? <span className="spinner" aria-hidden="true" /> : <BIcon name="play" size={15} />}
+                  {starting ? <span className="spinner" aria-hidden="true" /> : <Icon name="play" size={15} />}
                   {starting ? 'Starting…' : running ? 'Running…' : 'Run benchmark'}
                 </button>
               </footer>
@@ -404,7 +401,7 @@ function ActiveRun({ run }: { run: LiveRun }) {
         aside={
           <section className="card log-card" data-testid="run-log-card">
             <header className="card__header">
-              <BIcon name="scroll" size={16} />
+              <Icon name="scroll" size={16} />
               <h3>Log</h3>
               <span className="card__badge muted small">
                 {run.logs.length} line{run.logs.length === 1 ? '' : 's'} from the agent and the runner
@@ -423,7 +420,7 @@ function Intro({ otherRunning }: { otherRunning: { id: string; hostName: string;
     <div className="intro" data-testid="bench-intro">
       {otherRunning.map((r) => (
         <div key={r.id} className="callout callout--info" data-testid="bench-other-running">
-          <BIcon name="activity" size={16} />
+          <Icon name="activity" size={16} />
           <span className="callout__content">
             A run started {formatDate(r.startedAt)} is still measuring on <strong>{r.hostName}</strong>.
           </span>
@@ -450,28 +447,28 @@ function Intro({ otherRunning }: { otherRunning: { id: string; hostName: string;
       </div>
       <ol className="intro__steps">
         <li>
-          <BIcon name="box" size={18} />
+          <Icon name="box" size={18} />
           <div>
             <strong>Same bundle, no layers in between</strong>
             <span className="muted">One OCI bundle (a static hello) is built on the host; each runtime runs it directly, as in <span className="mono">time runc run</span>.</span>
           </div>
         </li>
         <li>
-          <BIcon name="repeat" size={18} />
+          <Icon name="repeat" size={18} />
           <div>
             <strong>Interleaved, with warm-ups</strong>
             <span className="muted">Runtimes take turns (round-robin or seeded random) so drift hits all alike; warm-ups are kept and shown, but not counted.</span>
           </div>
         </li>
         <li>
-          <BIcon name="activity" size={18} />
+          <Icon name="activity" size={18} />
           <div>
             <strong>Every sample kept</strong>
             <span className="muted">Stored the moment it exists; failures stay visible; a dropped connection or an app restart loses nothing.</span>
           </div>
         </li>
         <li>
-          <BIcon name="chart" size={18} />
+          <Icon name="chart" size={18} />
           <div>
             <strong>Median with a confidence interval</strong>
             <span className="muted">Plus p5–p95 spread, the full distribution, and CSV to take away from Results.</span>

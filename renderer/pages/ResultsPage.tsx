@@ -1,21 +1,18 @@
 import { useEffect, useState } from 'react';
 import type { RunListItem } from '../../shared/model/run.ts';
-import { BIcon } from '../components/bench/BenchIcon.tsx';
+import { Icon } from '../components/Icon.tsx';
 import { formatDate, STATUS_LABELS } from '../components/bench/bench-format.ts';
-import { ensureBenchStyles } from '../components/bench/bench-styles.ts';
 import { downloadText } from '../components/bench/download.ts';
 import { EnvironmentView } from '../components/bench/EnvironmentView.tsx';
 import { RunAnalysis, runtimeNames } from '../components/bench/RunAnalysis.tsx';
 import { RunLog } from '../components/bench/RunLog.tsx';
 import { RunProgress } from '../components/bench/RunProgress.tsx';
 import { ConfirmDialog } from '../components/ConnectDialogs.tsx';
-import { Icon } from '../components/Icon.tsx';
 import { StatusPill } from '../components/StatusPill.tsx';
 import { asLabError, call } from '../lab-client.ts';
 import { useApp } from '../store/app-store.ts';
 import { isTerminal, useRuns, type LiveRun } from '../store/runs-store.ts';
 
-ensureBenchStyles();
 
 // Results: every stored run (they survive restarts: the samples are in SQLite the moment
 // they exist), and for the one opened its charts, summary, environment and exports. A run
@@ -233,7 +230,7 @@ function RunDetailView({ runId }: { runId: string }) {
     <div className="detail" data-testid="run-detail" data-run-id={runId} data-status={status}>
       <header className="detail__header run-detail__header">
         <span className="detail__icon" aria-hidden="true">
-          <BIcon name="activity" size={22} />
+          <Icon name="activity" size={22} />
         </span>
         <div className="detail__title">
           <div className="detail__name-line">
@@ -257,13 +254,13 @@ function RunDetailView({ runId }: { runId: string }) {
         <div className="detail__actions">
           <div className="btn-group" role="group" aria-label="Export">
             <button type="button" className="btn" data-testid="export-samples-csv" disabled={exporting !== null} onClick={() => void exportFile('samples-csv')} title="Every sample, one row each, with the environment">
-              <BIcon name="file" size={14} /> Samples CSV
+              <Icon name="file" size={14} /> Samples CSV
             </button>
             <button type="button" className="btn" data-testid="export-summary-csv" disabled={exporting !== null} onClick={() => void exportFile('summary-csv')} title="The summary table: n, median, CI, percentiles per runtime">
-              <BIcon name="list" size={14} /> Summary CSV
+              <Icon name="list" size={14} /> Summary CSV
             </button>
             <button type="button" className="btn" data-testid="export-environment-json" disabled={exporting !== null} onClick={() => void exportFile('environment-json')} title="Plan, host facts, runtime versions and bundle as JSON">
-              <BIcon name="cpu" size={14} /> Environment JSON
+              <Icon name="cpu" size={14} /> Environment JSON
             </button>
           </div>
           <button
@@ -305,7 +302,7 @@ function RunDetailView({ runId }: { runId: string }) {
             run.logs.length > 0 ? (
               <section className="card log-card" data-testid="run-log-card">
                 <header className="card__header">
-                  <BIcon name="scroll" size={16} />
+                  <Icon name="scroll" size={16} />
                   <h3>Log</h3>
                   <span className="card__badge muted small">heard during this session</span>
                 </header>

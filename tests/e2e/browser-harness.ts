@@ -315,6 +315,10 @@ export async function openLabPage(options: LabPageOptions = {}): Promise<LabPage
       if (msg.type() === 'error') pageErrors.push(msg.text());
     });
     page.on('pageerror', (err) => pageErrors.push(`${err.name}: ${err.message}`));
+    // Console errors for failed loads do not name the URL; the response does.
+    page.on('response', (response) => {
+      if (response.status() >= 400) pageErrors.push(`HTTP ${response.status()} for ${response.url()}`);
+    });
     await page.goto(server.url);
     await page
       .getByTestId('sidebar')

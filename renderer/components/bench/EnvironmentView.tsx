@@ -2,7 +2,7 @@ import type { ReactNode } from 'react';
 import type { RunMeta } from '../../../shared/model/run.ts';
 import { formatBytes } from '../format.ts';
 import { runtimeColor } from '../charts/palette.ts';
-import { BIcon, type BenchIconName } from './BenchIcon.tsx';
+import { Icon, type IconName } from '../Icon.tsx';
 import { formatDate, formatDuration, joinArgs } from './bench-format.ts';
 
 // Where and with what a run measured: the host as inspected at its start, the runtimes'
@@ -20,11 +20,11 @@ function Kv({ label, children, mono, testId }: { label: string; children: ReactN
   );
 }
 
-function EnvCard({ title, icon, children, testId }: { title: string; icon: BenchIconName; children: ReactNode; testId: string }) {
+function EnvCard({ title, icon, children, testId }: { title: string; icon: IconName; children: ReactNode; testId: string }) {
   return (
     <section className="card env-card" data-testid={testId}>
       <header className="card__header">
-        <BIcon name={icon} size={16} />
+        <Icon name={icon} size={16} />
         <h3>{title}</h3>
       </header>
       <div className="card__body">{children}</div>
@@ -118,7 +118,7 @@ export function EnvironmentView({ meta }: { meta: RunMeta }) {
 
       <section className="card env-card env-card--wide" data-testid="env-runtimes">
         <header className="card__header">
-          <BIcon name="layers" size={16} />
+          <Icon name="layers" size={16} />
           <h3>Runtimes</h3>
         </header>
         <table className="data-table">

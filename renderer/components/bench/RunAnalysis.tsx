@@ -6,7 +6,7 @@ import { ChartCard, ToolToggle } from '../charts/ChartCard.tsx';
 import { IterationChart } from '../charts/IterationChart.tsx';
 import { FAILURE_COLOR, runtimeColor } from '../charts/palette.ts';
 import { SummaryChart } from '../charts/SummaryChart.tsx';
-import { BIcon } from './BenchIcon.tsx';
+import { Icon } from '../Icon.tsx';
 import { orderedSummaries } from './run-summaries.ts';
 import { SummaryNote, SummaryTable } from './SummaryTable.tsx';
 
@@ -119,7 +119,7 @@ export function RunAnalysis({ run, pngBase, aside }: { run: LiveRun; pngBase: st
         </ChartCard>
         <section className="card summary-card" data-testid="summary-card">
           <header className="card__header">
-            <BIcon name="list" size={16} />
+            <Icon name="list" size={16} />
             <h3>Summary</h3>
             <span className="card__badge muted small">{live ? 'updates as samples arrive' : `from ${samples.length.toLocaleString('en-US')} samples`}</span>
           </header>

@@ -2,7 +2,7 @@ import { useEffect, useState, type ReactNode } from 'react';
 import { isTerminal, plannedTotal, type LiveRun } from '../../store/runs-store.ts';
 import { runtimeColor } from '../charts/palette.ts';
 import { StatusPill } from '../StatusPill.tsx';
-import { BIcon } from './BenchIcon.tsx';
+import { Icon } from '../Icon.tsx';
 import { formatDuration, PHASE_LABELS } from './bench-format.ts';
 
 // Where a run is: its phase and what the runner said about it, samples done out of the
@@ -50,7 +50,7 @@ export function RunProgress(props: { run: LiveRun; runtimes: readonly string[]; 
           {actions}
           {live && onAbort ? (
             <button type="button" className="btn btn--danger-outline" data-testid="run-abort" onClick={onAbort} disabled={aborting || phase === 'deploying'}>
-              {aborting ? <span className="spinner spinner--dark" aria-hidden="true" /> : <BIcon name="stop" size={14} />}
+              {aborting ? <span className="spinner spinner--dark" aria-hidden="true" /> : <Icon name="stop" size={14} />}
               {aborting ? 'Aborting…' : 'Abort'}
             </button>
           ) : null}

@@ -1,7 +1,7 @@
 import { useRef, useState, type ReactNode, type RefObject } from 'react';
 import type { Chart } from 'chart.js';
 import { downloadDataUrl, fileSafe } from '../bench/download.ts';
-import { BIcon, type BenchIconName } from '../bench/BenchIcon.tsx';
+import { Icon, type IconName } from '../Icon.tsx';
 
 // A card around one chart: title, a toolbar of its own controls, and "Save PNG".
 
@@ -20,7 +20,7 @@ export function chartPng(chart: Chart): string {
 
 export function ChartCard(props: {
   title: string;
-  icon: BenchIconName;
+  icon: IconName;
   testId: string;
   chart: RefObject<Chart | null>;
   /** Base name of the saved PNG. */
@@ -46,7 +46,7 @@ export function ChartCard(props: {
   return (
     <section className="card chart-card" data-testid={testId}>
       <header className="card__header chart-card__header">
-        <BIcon name={icon} size={16} />
+        <Icon name={icon} size={16} />
         <div className="chart-card__titles">
           <h3>{title}</h3>
           {subtitle ? <span className="chart-card__subtitle muted small">{subtitle}</span> : null}
@@ -54,7 +54,7 @@ export function ChartCard(props: {
         <div className="chart-card__tools">
           {tools}
           <button type="button" className="btn btn--small" title="Save this chart as a PNG image" data-testid="chart-save-png" onClick={save}>
-            <BIcon name={saved ? 'check' : 'image'} size={14} /> {saved ? 'Saved' : 'PNG'}
+            <Icon name={saved ? 'check' : 'image'} size={14} /> {saved ? 'Saved' : 'PNG'}
           </button>
         </div>
       </header>
