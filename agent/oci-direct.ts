@@ -6,6 +6,7 @@ import type { AgentEvent } from '../shared/model/run-record.ts';
 import { prepareBundle } from './bundle.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
+import { preparePreciseTimer } from './precise-timer.ts';
 
 // The "oci-direct" method: call each low-level runtime on an OCI bundle, the fewest
 // layers between the timer and the runtime (talk 1's `time runc run ID`, done many times,
@@ -35,6 +36,8 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
     const bundle = prepareBundle(path.join(run.runDir, 'bundle'));
     for (const message of bundle.warnings) emit({ type: 'log', level: 'warn', message });
     emit({ type: 'bundle', bundle: bundle.info });
+    const timer = preparePreciseTimer(path.join(run.runDir, 'timer'));
+    emit({ type: 'log', level: timer.path ? 'info' : 'warn', message: `timing: ${timer.description}` });
 
     const versions = await Promise.all(
       plan.runtimes.map(async (r) => ({ runtime: r.name, binary: r.binary, version: await runtimeVersion(r, plan.timeoutMs, scratchDir, signal) })),
@@ -52,10 +55,16 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
       const startedAt = new Date().toISOString();
       const options = { timeoutMs: plan.timeoutMs, scratchDir, signal };
       const measured = runtime.lifecycle === 'run'
-        ? toMeasured(await spawnTimed(command(runtime, 'run', '--bundle', bundle.info.path, id), options), plan.timeoutMs)
+        ? toMeasured(await spawnTimed(command(runtime, 'run', '--bundle', bundle.info.path, id), { ...options, timer: timer.path }), plan.timeoutMs)
         : await measureCreateStart(runtime, bundle.info.path, id, options);
       // A binary that could not even start made no container; anything else may have.
-      if (!measured.neverStarted) await removeContainer(runtime, id, plan.timeoutMs, scratchDir, emit);
+      // A `run` that succeeded has removed its container already; cleaning up anyway would
+      // put a second runtime process between two measured ones, which slowed the next
+      // sample by ~15% here (hyperfine runs back to back). Failures are always cleaned up,
+      // and sweepLeftovers() checks at the end that nothing of this run is left.
+      if (!measured.neverStarted && (measured.error !== null || runtime.lifecycle !== 'run')) {
+        await removeContainer(runtime, id, plan.timeoutMs, scratchDir, emit);
+      }
       if (measured.aborted) {
         emit({ type: 'log', level: 'info', message: `abort interrupted ${runtime.name} at seq ${seq}; that iteration is not recorded` });
         return 'aborted';
@@ -68,6 +77,7 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
     }
     return 'completed';
   } finally {
+    for (const runtime of plan.runtimes) await sweepLeftovers(runtime, run.runId, plan.timeoutMs, scratchDir, emit);
     rmSync(scratchDir, { recursive: true, force: true });
   }
 }
@@ -77,9 +87,14 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
  * in ID"), and a random tail keeps a retried or concurrent run from meeting a leftover.
  */
 export function containerId(runId: string, runtime: string, seq: number): string {
+  return `${containerPrefix(runId, runtime)}-${seq}-${randomBytes(12).toString('hex')}`;
+}
+
+/** What every container ID of one runtime in one run starts with. */
+function containerPrefix(runId: string, runtime: string): string {
   const run = runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8) || 'run';
   const name = runtime.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 24);
-  return `rlab-${run}-${name}-${seq}-${randomBytes(12).toString('hex')}`;
+  return `rlab-${run}-${name}`;
 }
 
 interface Measured {
@@ -165,14 +180,25 @@ function containerStatus(stateJson: string): string | null {
 }
 
 /**
- * Every iteration ends with `delete --force`, whatever happened: a failed or killed run
- * can leave state behind, and the next iteration must start from a clean host. It is not
- * given the abort signal, because an abort must still clean up.
+ * `delete --force` after a failed, killed or create-start iteration, which can leave state
+ * behind: the next iteration must start from a clean host. It is not given the abort
+ * signal, because an abort must still clean up.
  */
 async function removeContainer(runtime: RuntimeSpec, id: string, timeoutMs: number, scratchDir: string, emit: (event: AgentEvent) => void): Promise<void> {
   const result = await spawnTimed(command(runtime, 'delete', '--force', id), { timeoutMs, scratchDir });
   if (result.exitCode === 0 || NOT_THERE.test(result.stderr)) return;
   emit({ type: 'log', level: 'warn', message: `cleanup of ${id} failed: ${failureText(result, timeoutMs) ?? ''}` });
+}
+
+/** Deletes any container of this run the runtime still lists (a runtime whose `run` did not clean up). */
+async function sweepLeftovers(runtime: RuntimeSpec, runId: string, timeoutMs: number, scratchDir: string, emit: (event: AgentEvent) => void): Promise<void> {
+  const listed = await spawnTimed(command(runtime, 'list', '-q'), { timeoutMs, scratchDir });
+  if (listed.exitCode !== 0) return;
+  const prefix = `${containerPrefix(runId, runtime.name)}-`;
+  for (const id of listed.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(prefix))) {
+    emit({ type: 'log', level: 'warn', message: `${runtime.name} left container ${id} behind; deleting it` });
+    await removeContainer(runtime, id, timeoutMs, scratchDir, emit);
+  }
 }
 
 /** First line of `BINARY --version`; null when the binary does not answer. */

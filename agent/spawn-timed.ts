@@ -1,6 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
+import { constants } from 'node:os';
 import path from 'node:path';
+import { parseTimerReport } from './precise-timer.ts';
 
 // Runs one command and times it from spawn to exit with the monotonic clock.
 //
@@ -18,6 +20,8 @@ export interface SpawnTimedOptions {
   scratchDir: string;
   /** Aborting kills the command at once; the result then has `aborted` set. */
   signal?: AbortSignal;
+  /** The native timer (agent/precise-timer.ts): when set, it times the command instead of Node. */
+  timer?: string | null;
 }
 
 export interface SpawnTimedResult {
@@ -45,28 +49,48 @@ export async function spawnTimed(argv: readonly string[], options: SpawnTimedOpt
   const base = path.join(options.scratchDir, `${process.pid}-${scratchCounter++}`);
   const outPath = `${base}.out`;
   const errPath = `${base}.err`;
+  const reportPath = `${base}.timer`;
   const outFd = openSync(outPath, 'w');
   const errFd = openSync(errPath, 'w');
+  const files = [outPath, errPath];
   try {
-    const ended = await run(command, args, outFd, errFd, options);
-    return { ...ended, stdout: readCapped(outPath), stderr: readCapped(errPath) };
+    if (!options.timer) {
+      const ended = await run(command, args, [outFd, errFd], options);
+      return { ...ended, stdout: readCapped(outPath), stderr: readCapped(errPath) };
+    }
+    files.push(reportPath);
+    const reportFd = openSync(reportPath, 'w');
+    const ended = await run(options.timer, [command, ...args], [outFd, errFd, reportFd], options);
+    const report = ended.timedOut || ended.aborted ? null : parseTimerReport(readFileSync(reportPath, 'utf8'));
+    const measured: Ended = report
+      ? { ...ended, durationMs: report.durationMs, exitCode: report.exitCode, signal: report.signal === null ? null : signalName(report.signal), spawnError: report.spawnError && spawnErrorText(command, report.spawnError.code, report.spawnError.message) }
+      : ended;
+    return { ...measured, stdout: readCapped(outPath), stderr: readCapped(errPath) };
   } finally {
-    for (const file of [outPath, errPath]) unlinkSync(file);
+    for (const file of files) unlinkSync(file);
   }
+}
+
+/** One wording whether Node or the native timer failed to start the command. */
+function spawnErrorText(command: string, code: string, message: string): string {
+  return `${command}: ${code === 'ENOENT' ? 'not found' : message} (${code})`;
+}
+
+function signalName(signal: number): string {
+  return Object.entries(constants.signals).find(([, n]) => n === signal)?.[0] ?? `signal ${signal}`;
 }
 
 type Ended = Omit<SpawnTimedResult, 'stdout' | 'stderr'>;
 
-function run(command: string, args: string[], outFd: number, errFd: number, options: SpawnTimedOptions): Promise<Ended> {
+function run(command: string, args: string[], fds: number[], options: SpawnTimedOptions): Promise<Ended> {
   return new Promise((resolve) => {
     let timedOut = false;
     let aborted = false;
     let settled = false;
     const start = process.hrtime.bigint();
-    const child = spawn(command, args, { detached: true, stdio: ['ignore', outFd, errFd] });
+    const child = spawn(command, args, { detached: true, stdio: ['ignore', ...fds] });
     // The child has its own copies now; ours would only keep the files open.
-    closeSync(outFd);
-    closeSync(errFd);
+    for (const fd of fds) closeSync(fd);
 
     const killGroup = () => {
       if (child.pid === undefined) return;
@@ -95,7 +119,7 @@ function run(command: string, args: string[], outFd: number, errFd: number, opti
 
     child.once('exit', (exitCode, signal) => finish({ exitCode, signal, spawnError: null }));
     child.once('error', (err: NodeJS.ErrnoException) => {
-      finish({ exitCode: null, signal: null, spawnError: `${command}: ${err.code === 'ENOENT' ? 'not found' : err.message} (${err.code ?? 'error'})` });
+      finish({ exitCode: null, signal: null, spawnError: spawnErrorText(command, err.code ?? 'error', err.message) });
     });
 
     if (options.signal?.aborted) onAbort();

@@ -287,6 +287,20 @@ describe('host agent, oci-direct, against the real runtimes of this host', () =>
     expect(JSON.parse((await agent('stop', '--run-dir', dir)).stdout)).toMatchObject({ stopped: false });
   }, 120_000);
 
+  it('sweeps up containers that a runtime whose `run` succeeded left behind', async () => {
+    // A runtime whose `run` exits 0 but leaves its container (created, never deleted).
+    const leaky = path.join(work, 'leaky-runtime.sh');
+    writeFileSync(leaky, '#!/bin/sh\nif [ "$1" = run ]; then exec runc create --bundle "$3" "$4"; fi\nexec runc "$@"\n');
+    chmodSync(leaky, 0o755);
+    const dir = runDirWith('leaky', { method: 'oci-direct', runtimes: [{ name: 'leaky', binary: leaky }], iterations: 3, warmups: 0 });
+    const result = await agent('run', '--run-dir', dir, '--run-id', 'leakyrun');
+    expect(result.code, result.stderr).toBe(0);
+    const events = readEvents(dir);
+    expect(samplesOf(events).every((s) => s.ok)).toBe(true);
+    expect(events.filter((e) => e.type === 'log' && e.message.includes('left container')).length).toBe(3);
+    expect(containerIds('runc').filter((id) => id.startsWith('rlab-leakyrun'))).toEqual([]);
+  }, 60_000);
+
   it('detaches from the process that started it, and refuses to reuse a run folder', async () => {
     const dir = runDirWith('detached', { method: 'oci-direct', runtimes: [{ name: 'runc', binary: 'runc' }], iterations: 2, warmups: 0 });
     const started = await agent('run', '--run-dir', dir, '--detach');
