@@ -5,9 +5,11 @@ import { hasBridge, onLabEvent } from './lab-client.ts';
 import { BenchmarksPage } from './pages/BenchmarksPage.tsx';
 import { HostsPage } from './pages/HostsPage.tsx';
 import { ResultsPage } from './pages/ResultsPage.tsx';
+import { SetupPage } from './pages/SetupPage.tsx';
 import { useApp } from './store/app-store.ts';
 import { useHosts } from './store/hosts-store.ts';
 import { useRuns } from './store/runs-store.ts';
+import { useSetup } from './store/setup-store.ts';
 
 const NO_NOTICES: readonly string[] = [];
 
@@ -25,6 +27,7 @@ export function App() {
     return onLabEvent((event) => {
       useHosts.getState().applyEvent(event);
       useRuns.getState().applyEvent(event);
+      useSetup.getState().applyEvent(event);
     });
   }, [bridged, loadInfo]);
 
@@ -59,6 +62,7 @@ export function App() {
             </div>
           ))}
         {page === 'hosts' ? <HostsPage /> : null}
+        {page === 'setup' ? <SetupPage /> : null}
         {page === 'benchmarks' ? <BenchmarksPage /> : null}
         {page === 'results' ? <ResultsPage /> : null}
       </div>

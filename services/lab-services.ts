@@ -11,6 +11,7 @@ import { HostService } from './hosts/host-service.ts';
 import type { SecretEncryptor } from './hosts/secret-vault.ts';
 import { readSshConfigCandidates } from './hosts/ssh-config-import.ts';
 import { ResultsStore } from './results/results-store.ts';
+import type { SetupService } from './setup/setup-service.ts';
 
 export interface LabServicesOptions {
   dataDir: string;
@@ -64,6 +65,10 @@ export function createLabServices(options: LabServicesOptions): LabServices {
   // Runs that were being measured when the app closed: the agents went on; read on.
   for (const runId of results.runningRunIds()) followIfPossible(runId);
 
+  // The setup wizard's service, with the knowledge base behind it, is loaded on first use.
+  let setupService: Promise<SetupService> | null = null;
+  const setup = () => (setupService ??= import('./setup/setup-service.ts').then((m) => new m.SetupService({ hosts, emit: options.emit })));
+
   const handlers: Handlers = {
     'app:info': async () => ({
       version: options.appVersion ?? '0.0.0',
@@ -114,6 +119,13 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       if (kind === 'summary-csv') return { filename: `${base}-summary.csv`, mimeType: 'text/csv', content: summaryToCsv(meta, summarizeSamples(samples)) };
       return { filename: `${base}-environment.json`, mimeType: 'application/json', content: runSidecarJson(meta) };
     },
+    'setup:recipes': async () => (await setup()).recipes(),
+    'setup:doctor': async ({ hostId, checkDownloads }) => (await setup()).doctor(hostId, { checkDownloads: checkDownloads ?? false }),
+    'setup:plan': async ({ hostId, recipes, params }) => (await setup()).plan(hostId, recipes, params),
+    'setup:run': async (input) => (await setup()).run(input),
+    'setup:cancel': async ({ setupId }) => (await setup()).cancel(setupId),
+    'setup:verify': async ({ hostId, runtimes, params, sudoPassword }) => (await setup()).verify(hostId, runtimes, params, sudoPassword),
+    'setup:restore': async ({ hostId, labDir }) => (await setup()).restore(hostId, labDir),
   };
 
   return {
@@ -122,6 +134,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
     results,
     runner,
     async dispose() {
+      if (setupService) await (await setupService).dispose();
       runner.dispose();
       await hosts.dispose();
       results.close();

@@ -10,7 +10,12 @@ import { aptInstall } from './apt.ts';
 // "Solo5: ABORT: spt/net.c:36: Assertion 'netfd >= 0' failed". The nabla projects are
 // unmaintained: this recipe preserves the seed's working combination.
 
-const patch = (name: string) => readFileSync(new URL(`../patches/${name}`, import.meta.url), 'utf8');
+// In Electron's bundled main process Vite inlines these files as data: URLs; under Node
+// (CLI, tests) they are file: URLs. Both hold the same bytes.
+const patch = (name: string) => {
+  const url = new URL(`../patches/${name}`, import.meta.url);
+  return url.protocol === 'data:' ? Buffer.from(url.pathname.slice(url.pathname.indexOf(',') + 1), 'base64').toString('utf8') : readFileSync(url, 'utf8');
+};
 const PATCHES = ['rumprun-libunwind-negative-shift.patch', 'rumprun-pr118-fallthrough-extraccflags.patch', 'rumprun-bake-usr-lib.patch'];
 
 export const nabla: Recipe = {

@@ -37,6 +37,18 @@ const PATHS = {
   repeat: 'M4 11V9a3 3 0 0 1 3-3h13M17 3l3 3-3 3M20 13v2a3 3 0 0 1-3 3H4M7 21l-3-3 3-3',
   arrowRight: 'M5 12h14M13 6l6 6-6 6',
   distribution: 'M3 20h18M5 20c2-1 3-14 7-14s5 13 7 14',
+  copy: 'M8 8h12v12H8zM4 16V4h12',
+  wrench: 'M14.5 6.5a4 4 0 0 0 5 5L21 13l-8 8-4-4 8-8zM14.5 6.5L17 4a4 4 0 0 0-5.6 5.6L3 18l3 3 8.4-8.4',
+  restore: 'M4 12a8 8 0 1 0 2.3-5.7M4 4v4h4M12 8v4l3 2',
+  minus: 'M6 12h12',
+  skip: 'M6 6l8 6-8 6zM17 6v12',
+  circle: 'M12 4a8 8 0 1 0 0 16 8 8 0 0 0 0-16z',
+  chevronRight: 'M9 6l6 6-6 6',
+  chevronLeft: 'M15 6l-6 6 6 6',
+  chevronDown: 'M6 9l6 6 6-6',
+  shield: 'M12 3l8 3v6c0 5-3.5 8-8 9-4.5-1-8-4-8-9V6z',
+  sparkle: 'M12 3v4M12 17v4M3 12h4M17 12h4M6 6l2.5 2.5M15.5 15.5L18 18M6 18l2.5-2.5M15.5 8.5L18 6',
+  grid: 'M4 4h7v7H4zM13 4h7v7h-7zM4 13h7v7H4zM13 13h7v7h-7z',
 } as const;
 
 export type IconName = keyof typeof PATHS;

@@ -3,6 +3,7 @@ import { Icon, type IconName } from './Icon.tsx';
 
 const ITEMS: { id: PageId; label: string; icon: IconName }[] = [
   { id: 'hosts', label: 'Hosts', icon: 'server' },
+  { id: 'setup', label: 'Setup', icon: 'layers' },
   { id: 'benchmarks', label: 'Benchmarks', icon: 'gauge' },
   { id: 'results', label: 'Results', icon: 'chart' },
 ];

@@ -2,7 +2,7 @@ import { create } from 'zustand';
 import type { AppInfo } from '../../shared/contract/ipc-contract.ts';
 import { asLabError, call } from '../lab-client.ts';
 
-export type PageId = 'hosts' | 'benchmarks' | 'results';
+export type PageId = 'hosts' | 'setup' | 'benchmarks' | 'results';
 
 interface AppState {
   page: PageId;

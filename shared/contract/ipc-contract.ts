@@ -5,6 +5,7 @@ import type { LabErrorShape } from '../lab-error.ts';
 import { Plan, RuntimeSpec } from '../model/plan.ts';
 import { Sample } from '../model/run-record.ts';
 import { RunDetail, RunId, RunListItem } from '../model/run.ts';
+import { DoctorReportView, RecipeInfo, SetupId, SetupParams, SetupPlanView, SetupRecipeList, SetupRunEvent, VerifyReport } from '../model/setup.ts';
 
 // The one contract between renderer, preload and main. Every call names a channel here;
 // main validates the input with its schema before any service sees it, and the renderer's
@@ -76,6 +77,44 @@ export const ipcContract = {
     input: z.object({ runId: RunId, kind: z.enum(['samples-csv', 'summary-csv', 'environment-json']) }).strict(),
     output: z.object({ filename: z.string(), mimeType: z.string(), content: z.string() }),
   },
+  /** The setup recipes: what each installs, requires, and which methods it enables. */
+  'setup:recipes': { input: Empty, output: z.array(RecipeInfo) },
+  /** Prerequisite verdicts and the runtime × method matrix derived from the host's facts (no download probes unless asked). */
+  'setup:doctor': {
+    input: z.object({ hostId: HostId, checkDownloads: z.boolean().optional() }).strict(),
+    output: DoctorReportView,
+  },
+  /** The dry run as data: every step with why, and every command exactly as it would run. Runs read-only checks only. */
+  'setup:plan': {
+    input: z.object({ hostId: HostId, recipes: SetupRecipeList, params: SetupParams.optional() }).strict(),
+    output: SetupPlanView,
+  },
+  /** Starts a setup (one at a time per host); progress arrives as setup:* events. The sudo password stays in main, in memory. */
+  'setup:run': {
+    input: z
+      .object({
+        hostId: HostId,
+        recipes: SetupRecipeList,
+        params: SetupParams.optional(),
+        sudoPassword: z.string().min(1).max(4096).optional(),
+        autoFix: z.boolean().optional(),
+        fresh: z.boolean().optional(),
+      })
+      .strict(),
+    output: z.object({ setupId: SetupId }),
+  },
+  /** Kills the running command and runs the step's cleanup. */
+  'setup:cancel': { input: z.object({ setupId: SetupId }).strict(), output: z.object({ ok: z.boolean() }) },
+  /** Runs the hello workload through every method of each runtime; cells also arrive as setup:verify-cell events. */
+  'setup:verify': {
+    input: z.object({ hostId: HostId, runtimes: SetupRecipeList, params: SetupParams.optional(), sudoPassword: z.string().min(1).max(4096).optional() }).strict(),
+    output: VerifyReport,
+  },
+  /** Puts back every config file a setup changed, byte for byte (or removes what did not exist before). */
+  'setup:restore': {
+    input: z.object({ hostId: HostId, labDir: z.string().min(1).max(4096).optional() }).strict(),
+    output: z.object({ restored: z.array(z.string()) }),
+  },
 } as const;
 
 export type IpcContract = typeof ipcContract;
@@ -97,6 +136,8 @@ export const LabEvent = z.discriminatedUnion('type', [
   /** Samples as they are stored, in seq order; the live chart appends them. */
   z.object({ type: z.literal('run:samples'), runId: RunId, samples: z.array(Sample) }),
   z.object({ type: z.literal('run:log'), runId: RunId, level: z.enum(['info', 'warn', 'error']), message: z.string() }),
+  /** Setup progress: started, step started/output/finished/failed (with the recognised failure), auto-fix, finished, verify cells. */
+  ...SetupRunEvent.options,
 ]);
 export type LabEvent = z.infer<typeof LabEvent>;
 

@@ -1,0 +1,300 @@
+import { findRecipe } from '../../knowledge/recipes/index.ts';
+import { METHODS, type Method, type ParsedRecipe } from '../../knowledge/schema.ts';
+import { LabError } from '../../shared/lab-error.ts';
+import type { VerifyCell } from '../../shared/model/setup.ts';
+import { commandLine, quoteArg } from '../../shared/shell-quote.ts';
+import type { Transport } from '../transport/transport.ts';
+import { diagnose, type Diagnosis } from './diagnose.ts';
+import type { HostContext } from './host-context.ts';
+import { planSetup, type PlannedCommand, type PlannedStep, type SetupPlan } from './plan.ts';
+import { withPrivilege } from './privilege.ts';
+import { renderArgv, renderScript, type ParamValue } from './template.ts';
+
+// The verify step of the setup wizard: the hello workload through every method a runtime
+// supports, on the host, and the runtime × method matrix filled from what really happened.
+//
+//   oci-direct  the recipe's own smoke test: RUNTIME run --bundle on the test bundle
+//   ctr         the recipe's ctr smoke test, when containerd answers on its socket
+//   docker      the recipe's docker smoke test, when dockerd answers and has the test image
+//   cri         a pod sandbox through crictl with the runtime's handler, when crictl exists
+//
+// A cell "works" only after the container printed Hello; it "fails" with the runtime's own
+// error line and, when the output matches a failure signature, its meaning and fix; it is
+// "unknown" (with why) when the method could not be tried: no daemon, no bundle, no client.
+// A recognised failure with a safe auto-fix (runsc's --network=none) is fixed and retried
+// once, as the setup does, and the cell says so.
+
+export interface VerifyOptions {
+  runtimes: readonly string[];
+  /** The setup's parameters (temp roots, sockets, auto-fixed values); defaults otherwise. */
+  params?: Readonly<Record<string, ParamValue>>;
+  onCell?: (runtime: string, method: Method, cell: VerifyCell) => void;
+  signal?: AbortSignal;
+}
+
+export interface VerifyRow {
+  runtime: string;
+  title: string;
+  cells: Record<Method, VerifyCell>;
+}
+
+const OUTPUT_TAIL = 4_000;
+const PROBE_TIMEOUT_MS = 20_000;
+const CLEANUP_TIMEOUT_MS = 60_000;
+const TEST_IMAGE = 'rlab-busybox:latest';
+/** Smoke-test step ids (knowledge/recipes/smoke.ts) per method. */
+const SMOKE_STEP: Record<Exclude<Method, 'cri'>, string> = { 'oci-direct': 'run-direct', ctr: 'run-ctr', docker: 'run-docker' };
+
+export async function verifyRuntimes(transport: Transport, context: HostContext, options: VerifyOptions): Promise<VerifyRow[]> {
+  const recipes = options.runtimes.map((id) => {
+    const recipe = findRecipe(id);
+    if (!recipe || recipe.kind !== 'runtime') throw new LabError('invalid-input', `"${id}" is not a runtime recipe.`);
+    return recipe;
+  });
+  const rows: VerifyRow[] = [];
+  for (const recipe of recipes) {
+    const verifier = new RuntimeVerifier(transport, context, recipe, options.params ?? {}, options.signal);
+    const cells = {} as Record<Method, VerifyCell>;
+    for (const method of METHODS) {
+      if (options.signal?.aborted) throw new LabError('invalid-input', 'Verification was cancelled.');
+      const cell = await verifier.method(method);
+      cells[method] = cell;
+      options.onCell?.(recipe.id, method, cell);
+    }
+    rows.push({ runtime: recipe.id, title: recipe.title, cells });
+  }
+  return rows;
+}
+
+interface Ran {
+  ok: boolean;
+  exitCode: number | null;
+  timedOut: boolean;
+  output: string;
+  commands: string[];
+  durationMs: number;
+  message: string;
+}
+
+class RuntimeVerifier {
+  readonly #transport: Transport;
+  readonly #context: HostContext;
+  readonly #recipe: ParsedRecipe;
+  readonly #signal: AbortSignal | undefined;
+  #params: Record<string, ParamValue>;
+  #plan: SetupPlan;
+  /** Signatures whose auto-fix was applied already (once each, as in a setup run); the fixed parameters stay for the next methods. */
+  readonly #fixed = new Set<string>();
+
+  constructor(transport: Transport, context: HostContext, recipe: ParsedRecipe, params: Readonly<Record<string, ParamValue>>, signal: AbortSignal | undefined) {
+    this.#transport = transport;
+    this.#context = context;
+    this.#recipe = recipe;
+    this.#signal = signal;
+    this.#params = { ...params };
+    this.#plan = this.#planFor(this.#params);
+  }
+
+  // The runtime with containerd and Docker in one plan: every smoke test renders, with the
+  // sockets and paths the setup used (a parameter of a recipe outside a plan is ignored).
+  #planFor(params: Readonly<Record<string, ParamValue>>): SetupPlan {
+    return planSetup(this.#context, { recipes: [this.#recipe.id, 'containerd', 'docker'], params });
+  }
+
+  async method(method: Method): Promise<VerifyCell> {
+    const recipe = this.#recipe;
+    const support = recipe.methods.find((m) => m.method === method);
+    if (!support) return cell('fails', `${recipe.title} has no way to run through ${method}.`);
+    if (support.unsupported) return cell('fails', support.unsupported);
+    if (recipe.tool && !this.#installed(recipe.tool)) {
+      return cell('fails', `${recipe.title} is not installed on this host: set it up first (choose ${recipe.id} and run the setup).`);
+    }
+    switch (method) {
+      case 'oci-direct':
+        return this.#ociDirect();
+      case 'ctr':
+        return this.#ctr();
+      case 'docker':
+        return this.#docker();
+      case 'cri':
+        return this.#cri();
+    }
+  }
+
+  #installed(tool: string): boolean {
+    return this.#context.facts.tools.some((t) => t.id === tool && t.found);
+  }
+
+  #param(name: string): string {
+    const value = this.#plan.params[name];
+    return typeof value === 'string' ? value : '';
+  }
+
+  #smokeStep(method: Exclude<Method, 'cri'>): PlannedStep | undefined {
+    return this.#plan.steps.find((s) => s.recipeId === this.#recipe.id && s.stepId === SMOKE_STEP[method] && s.skip === null);
+  }
+
+  async #ociDirect(): Promise<VerifyCell> {
+    if (!this.#smokeStep('oci-direct')) return cell('unknown', `The ${this.#recipe.id} recipe has no direct smoke test to run.`);
+    const bundle = this.#param('bundleDir');
+    const probe = await this.#probe(['sh', '-c', '[ -f "$1/config.json" ] && [ -x "$1/rootfs/bin/busybox" ]', 'sh', bundle], false);
+    if (!probe.ok) return cell('unknown', `The test bundle is not at ${bundle}: run the setup for ${this.#recipe.id} first (it creates the bundle), then verify again.`);
+    return this.#smoke('oci-direct');
+  }
+
+  async #ctr(): Promise<VerifyCell> {
+    if (!this.#installed('ctr')) return cell('fails', 'ctr is not installed: set up containerd (it installs containerd and ctr).');
+    if (!this.#smokeStep('ctr')) return cell('unknown', `The ${this.#recipe.id} recipe has no ctr smoke test to run.`);
+    const address = this.#param('containerdAddress');
+    // No socket, no daemon: ctr would wait 10 s for it.
+    const up = await this.#probe(['sh', '-c', '[ -S "$1" ] && exec ctr --address "$1" --connect-timeout 5s version', 'sh', address], true);
+    if (!up.ok) return cell('unknown', `containerd does not answer at ${address}: set up containerd (it starts the daemon), then verify again.`, up);
+    return this.#smoke('ctr');
+  }
+
+  async #docker(): Promise<VerifyCell> {
+    if (!this.#installed('docker')) return cell('fails', 'The docker client is not installed: set up Docker Engine.');
+    if (!this.#smokeStep('docker')) return cell('unknown', `The ${this.#recipe.id} recipe has no docker smoke test to run.`);
+    const socket = `unix://${this.#param('dockerSocket')}`;
+    const up = await this.#probe(['sh', '-c', '[ -S "$1" ] && exec docker -H "unix://$1" version', 'sh', this.#param('dockerSocket')], true);
+    if (!up.ok) return cell('unknown', `dockerd does not answer at ${socket}: set up Docker Engine (it starts the daemon), then verify again.`, up);
+    const image = await this.#probe(['docker', '-H', socket, 'image', 'inspect', TEST_IMAGE], true);
+    if (!image.ok) return cell('unknown', `dockerd has no ${TEST_IMAGE} image: the Docker setup imports it from the test bundle.`);
+    const result = await this.#smoke('docker');
+    if (result.status === 'fails' && /unknown or invalid runtime name/.test(result.evidence?.output ?? '')) {
+      return { ...result, fix: result.fix ?? `Set up ${this.#recipe.id} together with Docker: the setup registers it in daemon.json and reloads dockerd.` };
+    }
+    return result;
+  }
+
+  async #cri(): Promise<VerifyCell> {
+    if (!this.#installed('crictl')) return cell('unknown', 'Needs crictl or Runtime Lab\'s CRI client (not yet built): crictl is not installed on this host.');
+    const script = `endpoint="unix://$containerdAddress"
+c() { crictl --runtime-endpoint "$endpoint" --image-endpoint "$endpoint" --timeout 20s "$@"; }
+c info >/dev/null || exit 3
+c inspecti "$sandboxImage" >/dev/null 2>&1 || { echo "the sandbox image $sandboxImage is not on the host (offline hosts import it)" >&2; exit 4; }
+d=$(mktemp -d)
+printf '{"metadata":{"name":"rlab-verify-%s","namespace":"runtime-lab","uid":"rlab-verify-%s","attempt":1},"log_directory":"%s","linux":{}}\\n' "$handler" "$handler" "$d" > "$d/pod.json"
+pod=$(c runp --runtime "$handler" "$d/pod.json") || { rc=$?; rm -rf "$d"; exit "$rc"; }
+c stopp "$pod" >/dev/null; c rmp "$pod" >/dev/null
+rm -rf "$d"
+echo "pod sandbox $pod started and removed with handler $handler"`;
+    const assignments = [
+      `handler=${quoteArg(this.#recipe.id)}`,
+      `containerdAddress=${quoteArg(this.#param('containerdAddress'))}`,
+      `sandboxImage=${quoteArg(this.#param('sandboxImage'))}`,
+    ];
+    const command = this.#privileged(['sh', '-c', `${assignments.join('\n')}\n${script}`], true);
+    const ran = await this.#exec([command], 120_000);
+    if (ran.exitCode === 3) return cell('unknown', `containerd's CRI endpoint does not answer at ${this.#param('containerdAddress')}: set up containerd first.`, ran);
+    if (ran.exitCode === 4) return cell('unknown', lastLine(ran.output), ran);
+    if (ran.ok) return cell('works', `${lastLine(ran.output)} (a pod sandbox only: the hello container needs an image in CRI's store)`, ran);
+    return this.#failed(ran, this.#diagnose(ran));
+  }
+
+  /** Runs a method's smoke test; a recognised failure with a safe auto-fix is fixed and tried once more. */
+  async #smoke(method: Exclude<Method, 'cri'>): Promise<VerifyCell> {
+    let fixedHere: string | null = null;
+    for (;;) {
+      const step = this.#smokeStep(method);
+      if (!step) return cell('unknown', `The ${this.#recipe.id} recipe has no ${method} smoke test with these parameters.`);
+      const ran = await this.#exec(step.apply, step.timeoutMs, step.expectOutput);
+      if (ran.timedOut) await this.#cleanup(step);
+      if (ran.ok) {
+        const took = `${(ran.durationMs / 1000).toFixed(2)} s`;
+        return { ...cell('works', `printed "Hello" through ${method} (${took})${fixedHere ? `, after the auto-fix: ${fixedHere}` : ''}`, ran), autoFixed: fixedHere };
+      }
+      const diagnosis = this.#diagnose(ran);
+      const fix = diagnosis?.signature.autoFix;
+      if (!diagnosis || !fix || this.#fixed.has(diagnosis.signature.id)) {
+        const failed = this.#failed(ran, diagnosis);
+        return fixedHere ? { ...failed, reason: `${failed.reason}; the auto-fix was tried first (${fixedHere})` } : failed;
+      }
+      this.#fixed.add(diagnosis.signature.id);
+      for (const command of fix.commands) {
+        const params = { ...this.#plan.params, ...diagnosis.groups };
+        const argv = 'argv' in command ? renderArgv(command.argv, params) : 'script' in command ? ['sh', '-c', renderScript(command.script, params)] : null;
+        if (argv) await this.#exec([this.#privileged(argv, fix.needsRoot)], CLEANUP_TIMEOUT_MS);
+      }
+      if (Object.keys(fix.setParams).length > 0) {
+        this.#params = { ...this.#params, ...fix.setParams };
+        this.#plan = this.#planFor(this.#params);
+      }
+      fixedHere = fix.description;
+    }
+  }
+
+  #diagnose(ran: Ran): Diagnosis | null {
+    return diagnose({ output: ran.output, timedOut: ran.timedOut }, this.#recipe.id, this.#recipe.signatures, this.#plan.params);
+  }
+
+  #failed(ran: Ran, diagnosis: Diagnosis | null): VerifyCell {
+    const own = diagnosis?.excerpt && !ran.timedOut ? diagnosis.excerpt : lastLine(ran.output);
+    return {
+      ...cell('fails', own ? `${own} (${ran.message})` : ran.message, ran),
+      signatureId: diagnosis?.signature.id ?? null,
+      meaning: diagnosis?.signature.meaning ?? null,
+      fix: diagnosis?.signature.fix ?? null,
+    };
+  }
+
+  async #probe(argv: string[], needsRoot: boolean): Promise<Ran> {
+    return this.#exec([this.#privileged(argv, needsRoot)], PROBE_TIMEOUT_MS);
+  }
+
+  #privileged(argv: string[], needsRoot: boolean): PlannedCommand {
+    const wrapped = withPrivilege(argv, needsRoot, this.#context.privilege);
+    return { argv: wrapped.argv, display: commandLine(wrapped.argv), ...(wrapped.stdinPrefix !== undefined ? { stdinPrefix: wrapped.stdinPrefix } : {}) };
+  }
+
+  async #cleanup(step: PlannedStep): Promise<void> {
+    for (const command of step.onCancel) {
+      await this.#transport.exec(command.argv, { timeoutMs: CLEANUP_TIMEOUT_MS, ...(command.stdinPrefix ? { stdin: command.stdinPrefix } : {}) }).catch(() => undefined);
+    }
+  }
+
+  async #exec(commands: readonly PlannedCommand[], timeoutMs: number, expectOutput?: string): Promise<Ran> {
+    const started = Date.now();
+    let output = '';
+    let exitCode: number | null = 0;
+    let timedOut = false;
+    let message = 'done';
+    const shown: string[] = [];
+    for (const command of commands) {
+      shown.push(command.display);
+      const result = await this.#transport.exec(command.argv, {
+        timeoutMs,
+        ...(command.stdinPrefix ? { stdin: command.stdinPrefix } : {}),
+        ...(this.#signal ? { signal: this.#signal } : {}),
+      });
+      output += `${result.stdout}${result.stderr}`;
+      exitCode = result.exitCode;
+      timedOut = result.timedOut;
+      if (result.exitCode !== 0) {
+        message = result.timedOut ? `timed out after ${Math.round(timeoutMs / 1000)} s` : `exited with ${result.exitCode ?? result.signal}`;
+        return { ok: false, exitCode, timedOut, output, commands: shown, durationMs: Date.now() - started, message };
+      }
+    }
+    if (expectOutput !== undefined && !output.includes(expectOutput)) {
+      return { ok: false, exitCode, timedOut, output, commands: shown, durationMs: Date.now() - started, message: `the output does not contain "${expectOutput}"` };
+    }
+    return { ok: true, exitCode, timedOut, output, commands: shown, durationMs: Date.now() - started, message };
+  }
+}
+
+function cell(status: VerifyCell['status'], reason: string, ran?: Ran): VerifyCell {
+  return {
+    status,
+    reason,
+    signatureId: null,
+    meaning: null,
+    fix: null,
+    autoFixed: null,
+    evidence: ran ? { commands: ran.commands, exitCode: ran.exitCode, durationMs: ran.durationMs, output: ran.output.slice(-OUTPUT_TAIL) } : null,
+  };
+}
+
+function lastLine(output: string): string {
+  const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+  return (lines.at(-1) ?? '').slice(0, 400);
+}
