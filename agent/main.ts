@@ -8,7 +8,9 @@ import { Plan, type MeasurementMethod } from '../shared/model/plan.ts';
 import type { AgentEvent } from '../shared/model/run-record.ts';
 import { withoutBanner } from './banner.ts';
 import { openEventLog } from './event-log.ts';
-import { runOciDirect, type OciDirectRun } from './oci-direct.ts';
+import { runCtr, type MethodRun } from './ctr-method.ts';
+import { runDocker } from './docker-method.ts';
+import { runOciDirect } from './oci-direct.ts';
 import { removePidFile, runningAgentPid, writePidFile } from './pid-file.ts';
 import { newSeed } from './run-order.ts';
 
@@ -32,8 +34,10 @@ const USAGE = `usage: runtime-lab-agent run --run-dir DIR [--run-id ID] [--detac
 const START_WAIT_MS = 10_000;
 const STOP_WAIT_MS = 60_000;
 
-const METHODS: Record<MeasurementMethod, (run: OciDirectRun) => Promise<'completed' | 'aborted'>> = {
+const METHODS: Record<MeasurementMethod, (run: MethodRun) => Promise<'completed' | 'aborted'>> = {
   'oci-direct': runOciDirect,
+  ctr: runCtr,
+  docker: runDocker,
 };
 
 async function main(argv: string[]): Promise<number> {

@@ -1,8 +1,12 @@
 import fs from 'node:fs';
 import { LabError } from '../shared/lab-error.ts';
 import { runtimePresets } from '../shared/bench/runtime-presets.ts';
-import type { Plan, RuntimeSpec } from '../shared/model/plan.ts';
+import {
+  CTR_RUNTIME_TYPE, DEFAULT_CONTAINERD_ADDRESS, DEFAULT_CONTAINERD_NAMESPACE, DEFAULT_DAEMON_JSON, DEFAULT_DOCKER_HOST, DEFAULT_SNAPSHOTTER, shimBinary,
+  type MeasurementMethod, type Plan, type RuntimeSpec,
+} from '../shared/model/plan.ts';
 import type { LabEvent } from '../shared/contract/ipc-contract.ts';
+import type { EnvironmentInfo } from '../shared/model/run-record.ts';
 import { samplesToCsv, runSidecarJson } from '../shared/csv-export.ts';
 import { summarizeSamples } from '../shared/stats.ts';
 import { dataFiles, defaultDataDir } from '../services/app-paths.ts';
@@ -14,7 +18,14 @@ import { connectFromFlags, type ConnectionFlags } from './inspect-command.ts';
 import { formatSummaryTable } from './summary-table.ts';
 
 export interface BenchFlags extends ConnectionFlags {
-  method: 'oci-direct';
+  method: MeasurementMethod;
+  /** Method ctr: the containerd snapshotter (recorded; the run fails if it is not usable). */
+  snapshotter?: string;
+  /** Method docker: the storage driver dockerd must be using (an expectation, not a change). */
+  storageDriver?: string;
+  containerdAddress?: string;
+  dockerHost?: string;
+  daemonJson?: string;
   runtime: string[];
   iterations: number;
   warmup: number;
@@ -25,10 +36,17 @@ export interface BenchFlags extends ConnectionFlags {
   json?: string;
 }
 
-/** `--runtime runc` takes the host's preset; `--runtime name=/path/to/binary` names any binary. */
-export function resolveRuntimes(requested: readonly string[], presets: readonly RuntimeSpec[]): RuntimeSpec[] {
+/**
+ * `--runtime runc` takes the host's preset; `--runtime name=/path/to/binary` names any
+ * binary; with method ctr, `--runtime kata=io.containerd.kata.v2` names a containerd shim.
+ */
+export function resolveRuntimes(requested: readonly string[], presets: readonly RuntimeSpec[], method: MeasurementMethod = 'oci-direct'): RuntimeSpec[] {
   return requested.map((entry) => {
     const [name, binary] = entry.split(/=(.*)/s) as [string, string | undefined];
+    if (binary && CTR_RUNTIME_TYPE.test(binary)) {
+      if (method !== 'ctr') throw new LabError('invalid-input', `--runtime ${entry}: a containerd runtime type only works with --method ctr.`);
+      return { name, binary: shimBinary(binary), globalArgs: [], lifecycle: 'run' as const, ctr: { runtimeType: binary } };
+    }
     if (binary) return { name, binary, globalArgs: [], lifecycle: 'run' as const };
     const preset = presets.find((p) => p.name === name);
     if (!preset) {
@@ -37,6 +55,52 @@ export function resolveRuntimes(requested: readonly string[], presets: readonly 
     }
     return preset;
   });
+}
+
+/** One line on what the numbers depend on: the daemon, its snapshotter or storage driver, cgroups, kernel. */
+export function describeEnvironment(env: EnvironmentInfo): string {
+  const version = (name: string) => env.components.find((c) => c.component === name)?.version ?? '?';
+  const parts: string[] = [];
+  if (env.containerd) parts.push(`containerd ${version('containerd')}`, `snapshotter ${env.containerd.snapshotter}`, `namespace ${env.containerd.namespace}`);
+  if (env.docker) parts.push(`dockerd ${env.docker.serverVersion ?? '?'}`, `storage driver ${env.docker.storageDriver ?? '?'}`);
+  parts.push(`cgroup ${env.cgroup.mode}${env.cgroup.driver ? `/${env.cgroup.driver}` : ''}`, `kernel ${env.kernel ?? '?'}`);
+  if (env.image) parts.push(`image ${env.image.configDigest.slice(0, 19)}`);
+  return `environment: ${parts.join(', ')}`;
+}
+
+/**
+ * The plan's daemon options, every default written out so that the stored plan says which
+ * socket, namespace and snapshotter were used. Flags of the other method are refused.
+ */
+export function methodOptions(flags: Pick<BenchFlags, 'method' | 'snapshotter' | 'storageDriver' | 'containerdAddress' | 'dockerHost' | 'daemonJson'>): Pick<Plan, 'containerd' | 'docker'> {
+  const only = (flag: string, value: unknown, method: MeasurementMethod) => {
+    if (value !== undefined && flags.method !== method) throw new LabError('invalid-input', `${flag} applies to --method ${method} only (this run is --method ${flags.method}).`);
+  };
+  only('--snapshotter', flags.snapshotter, 'ctr');
+  only('--containerd-address', flags.containerdAddress, 'ctr');
+  only('--storage-driver', flags.storageDriver, 'docker');
+  only('--docker-host', flags.dockerHost, 'docker');
+  only('--daemon-json', flags.daemonJson, 'docker');
+  if (flags.method === 'ctr') {
+    return {
+      containerd: {
+        address: flags.containerdAddress ?? DEFAULT_CONTAINERD_ADDRESS,
+        namespace: DEFAULT_CONTAINERD_NAMESPACE,
+        snapshotter: flags.snapshotter ?? DEFAULT_SNAPSHOTTER,
+      },
+    };
+  }
+  if (flags.method === 'docker') {
+    const host = flags.dockerHost ?? DEFAULT_DOCKER_HOST;
+    return {
+      docker: {
+        host: host.includes('://') ? host : `unix://${host}`,
+        daemonJson: flags.daemonJson ?? DEFAULT_DAEMON_JSON,
+        ...(flags.storageDriver ? { storageDriver: flags.storageDriver } : {}),
+      },
+    };
+  }
+  return {};
 }
 
 export async function benchCommand(targetText: string, flags: BenchFlags, out: (text: string) => void, err: (text: string) => void): Promise<number> {
@@ -81,7 +145,8 @@ export async function benchCommand(targetText: string, flags: BenchFlags, out: (
     const facts = await inspectHost(opened.transport);
     const plan: Plan = {
       method: flags.method,
-      runtimes: resolveRuntimes(flags.runtime, runtimePresets(facts)),
+      runtimes: resolveRuntimes(flags.runtime, runtimePresets(facts), flags.method),
+      ...methodOptions(flags),
       workload: 'hello',
       iterations: flags.iterations,
       warmups: flags.warmup,
@@ -103,7 +168,12 @@ export async function benchCommand(targetText: string, flags: BenchFlags, out: (
     const summaries = summarizeSamples(samples);
     out(formatSummaryTable(summaries));
     if (flags.csv) fs.writeFileSync(flags.csv, samplesToCsv(meta, samples));
-    if (flags.json) fs.writeFileSync(flags.json, `${JSON.stringify({ run: JSON.parse(runSidecarJson(meta)), summaries, samples }, null, 2)}\n`);
+    const environment = store.getEnvironment(runId);
+    if (environment) err(`${describeEnvironment(environment)}\n`);
+    if (flags.json) {
+      const daemonUsage = store.getDaemonUsage(runId);
+      fs.writeFileSync(flags.json, `${JSON.stringify({ run: JSON.parse(runSidecarJson(meta)), environment, summaries, samples, daemonUsage }, null, 2)}\n`);
+    }
     if (status === 'detached') throw new LabError('connection-lost', `Lost the host; run ${runId} goes on there. Open it in the app to resume reading.`);
     if (status !== 'completed') throw new LabError('command-failed', `Run ${runId} ${status}${meta.statusMessage ? `: ${meta.statusMessage}` : ''}.`);
     // A runtime that failed throughout is reported; the run only fails when nothing worked.

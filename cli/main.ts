@@ -4,6 +4,7 @@ import { withConnectionOptions } from './connection-options.ts';
 import { registerSetupCommands } from './setup-commands.ts';
 import { inspectCommand } from './inspect-command.ts';
 import { benchCommand } from './bench-command.ts';
+import { MEASUREMENT_METHODS } from '../shared/model/plan.ts';
 
 // `runtime-lab …`: the same services as the desktop app, for terminals and scripts.
 // Every failure ends with one line "runtime-lab: <reason>" and a non-zero exit status.
@@ -27,16 +28,25 @@ export function buildProgram(out: (text: string) => void = (t) => process.stdout
   withConnectionOptions(
     program
       .command('bench')
-      .description('measure container startup on a lab host: each runtime on the same OCI bundle, interleaved, with warm-ups; prints a summary table and stores the run with the app\'s results')
+      .description('measure container startup on a lab host: each runtime on the same workload (OCI bundle, or the image made from it for ctr and docker), interleaved, with warm-ups; prints a summary table and stores the run with the app\'s results')
       .argument('<target>', 'local | ssh://user@host[:port]'),
   )
-    .addOption(new Option('--method <method>', 'how containers are started').choices(['oci-direct']).default('oci-direct'))
+    .addOption(
+      new Option('--method <method>', 'how containers are started: the runtime on an OCI bundle, `ctr run --rm`, or `docker run --rm --runtime`')
+        .choices([...MEASUREMENT_METHODS])
+        .default('oci-direct'),
+    )
     .option('--runtime <name>', 'a runtime found on the host (runc, crun, runsc, …) or NAME=/path/to/binary; repeat for each', collect, [])
     .option('--iterations <n>', 'measured iterations per runtime', positiveInt, 30)
     .option('--warmup <n>', 'warm-up iterations per runtime, stored but excluded from statistics', nonNegativeInt, 3)
     .addOption(new Option('--order <order>', 'interleaving of runtimes').choices(['round-robin', 'random']).default('round-robin'))
     .option('--seed <n>', 'seed of the random order (recorded with the run)', nonNegativeInt)
     .option('--timeout <ms>', 'per-iteration timeout; a hung iteration is killed and recorded', positiveInt, 30_000)
+    .option('--snapshotter <name>', 'method ctr: containerd snapshotter (overlayfs, native, devmapper…), recorded with the run; default overlayfs')
+    .option('--storage-driver <name>', 'method docker: the storage driver dockerd must be using (e.g. overlay2); the run fails before measuring if it uses another')
+    .option('--containerd-address <socket>', 'method ctr: containerd socket; default /run/containerd/containerd.sock')
+    .option('--docker-host <host>', 'method docker: dockerd socket, as docker -H takes it; default unix:///var/run/docker.sock')
+    .option('--daemon-json <file>', 'method docker: the daemon.json dockerd reads; runtimes are registered there for the run (backed up, restored afterwards); default /etc/docker/daemon.json')
     .option('--csv <file>', 'write every sample as CSV')
     .option('--json <file>', 'write the run (plan, environment, summaries, samples) as JSON')
     .action(async (target: string, flags) => {

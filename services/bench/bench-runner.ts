@@ -3,7 +3,7 @@ import path from 'node:path/posix';
 import type { LabEvent, RunPhase } from '../../shared/contract/ipc-contract.ts';
 import { LabError } from '../../shared/lab-error.ts';
 import { Plan } from '../../shared/model/plan.ts';
-import type { AgentEvent, Sample } from '../../shared/model/run-record.ts';
+import type { AgentEvent, DaemonUsageReading, Sample } from '../../shared/model/run-record.ts';
 import type { FinalRunStatus } from '../../shared/model/run.ts';
 import type { ResultsStore } from '../results/results-store.ts';
 import { inspectHost } from '../inspect/inspect-host.ts';
@@ -146,16 +146,19 @@ export class BenchRunner {
       const batch = consumeLines(chunk, offset);
       for (const line of batch.rejected) this.log(runId, 'warn', `Unreadable line in events.jsonl skipped: ${line}`);
       const samples: Sample[] = [];
+      const daemonUsage: DaemonUsageReading[] = [];
       let finished: Extract<AgentEvent, { type: 'finished' }> | undefined;
       for (const event of batch.events) {
         if (event.type === 'sample') samples.push(event.sample);
+        else if (event.type === 'daemon-usage') daemonUsage.push(...event.samples);
         else if (event.type === 'bundle') this.store.setBundle(runId, event.bundle);
         else if (event.type === 'versions') this.store.setVersions(runId, event.versions);
+        else if (event.type === 'environment') this.store.setEnvironment(runId, event.environment);
         else if (event.type === 'log') this.log(runId, event.level, event.message);
         else if (event.type === 'finished') finished = event;
       }
       if (batch.offset !== offset) {
-        this.store.recordTail(runId, samples, batch.offset);
+        this.store.recordTail(runId, samples, batch.offset, daemonUsage);
         offset = batch.offset;
         idlePolls = 0;
         if (samples.length > 0) this.emit({ type: 'run:samples', runId, samples });
@@ -218,10 +221,15 @@ async function agentIsGone(transport: Transport, pidFile: string): Promise<boole
 /** Every runtime binary must exist on the host before anything is started. */
 async function requireBinaries(transport: Transport, plan: Plan): Promise<void> {
   const script = 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; for b in "$@"; do command -v "$b" >/dev/null 2>&1 || printf "%s\\n" "$b"; done';
-  const result = await transport.exec(['sh', '-c', script, 'sh', ...plan.runtimes.map((r) => r.binary)], { timeoutMs: 20_000 });
+  // Methods through a daemon need its client too (the daemon itself answers, or not, at run start).
+  const client = plan.method === 'ctr' || plan.method === 'docker' ? [plan.method] : [];
+  const result = await transport.exec(['sh', '-c', script, 'sh', ...client, ...plan.runtimes.map((r) => r.binary)], { timeoutMs: 20_000 });
   const missing = result.stdout.split('\n').filter(Boolean);
   if (missing.length > 0) {
-    const names = plan.runtimes.filter((r) => missing.includes(r.binary)).map((r) => `${r.name} (${r.binary})`);
+    const names = [
+      ...client.filter((c) => missing.includes(c)).map((c) => `${c} (the client of method ${plan.method})`),
+      ...plan.runtimes.filter((r) => missing.includes(r.binary)).map((r) => `${r.name} (${r.binary})`),
+    ];
     throw new LabError('not-found', `Not installed on ${transport.label}: ${names.join(', ')}. Install it with the setup wizard or remove it from the plan.`);
   }
 }

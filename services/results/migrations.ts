@@ -64,6 +64,22 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    description: 'the environment of a run (daemons, snapshotter, storage driver, cgroups) and daemon CPU/memory over time',
+    sql: `
+      ALTER TABLE runs ADD COLUMN environment_json TEXT;
+      CREATE TABLE daemon_usage (
+        run_id      TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        at          TEXT NOT NULL,
+        pid         INTEGER NOT NULL,
+        process     TEXT NOT NULL,
+        cpu_percent REAL NOT NULL CHECK (cpu_percent >= 0),
+        rss_bytes   INTEGER NOT NULL CHECK (rss_bytes >= 0),
+        -- One reading per process and instant: a resumed tail that sends a batch again is ignored.
+        PRIMARY KEY (run_id, at, pid)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Schema version of a database: the number of migrations applied to it. */

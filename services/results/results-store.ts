@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { z } from 'zod';
 import { LabError } from '../../shared/lab-error.ts';
 import { Plan } from '../../shared/model/plan.ts';
-import { BundleInfo, RuntimeVersion, Sample } from '../../shared/model/run-record.ts';
+import { BundleInfo, DaemonUsageReading, EnvironmentInfo, RuntimeVersion, Sample } from '../../shared/model/run-record.ts';
 import { FinalRunStatus, RunListItem, RunMeta, type RunDetail } from '../../shared/model/run.ts';
 import { migrate } from './migrations.ts';
 
@@ -154,6 +154,34 @@ export class ResultsStore {
     this.#updateRun(runId, 'UPDATE runs SET versions_json = ? WHERE id = ?', json);
   }
 
+  /** Records the agent's `environment` event (the last one wins: it is re-sent once the image is imported). */
+  setEnvironment(runId: string, environment: EnvironmentInfo): void {
+    const json = JSON.stringify(parseInput(EnvironmentInfo, environment, 'environment'));
+    this.#updateRun(runId, 'UPDATE runs SET environment_json = ? WHERE id = ?', json);
+  }
+
+  /** The run's environment, or null for a run from before it was recorded (or before the event arrived). */
+  getEnvironment(runId: string): EnvironmentInfo | null {
+    const row = this.#db.prepare('SELECT environment_json FROM runs WHERE id = ?').get(runId) as { environment_json: string | null } | undefined;
+    if (!row) throw notFound(runId);
+    if (row.environment_json === null) return null;
+    return this.#readStored(EnvironmentInfo, () => JSON.parse(row.environment_json as string), runId, 'environment');
+  }
+
+  /** Stores daemon CPU/memory readings; one already stored (same instant and pid) is skipped. Returns how many were new. */
+  appendDaemonUsage(runId: string, readings: readonly DaemonUsageReading[]): number {
+    return this.#transaction(() => this.#insertDaemonUsage(runId, readings));
+  }
+
+  /** The run's daemon readings in time order (then by pid): one series per process. */
+  getDaemonUsage(runId: string): DaemonUsageReading[] {
+    this.#requireRun(runId);
+    const rows = this.#db
+      .prepare('SELECT at, process, pid, cpu_percent, rss_bytes FROM daemon_usage WHERE run_id = ? ORDER BY at, pid')
+      .all(runId) as unknown as Array<{ at: string; process: string; pid: number; cpu_percent: number; rss_bytes: number }>;
+    return rows.map((r) => ({ at: r.at, process: r.process, pid: r.pid, cpuPercent: r.cpu_percent, rssBytes: r.rss_bytes }));
+  }
+
   finishRun(runId: string, outcome: RunOutcome): void {
     const { status, finishedAt, message } = parseInput(RunOutcome, outcome, 'run outcome');
     this.#updateRun(runId, 'UPDATE runs SET status = ?, finished_at = ?, status_message = ? WHERE id = ?', status, finishedAt, message ?? null);
@@ -179,9 +207,10 @@ export class ResultsStore {
    * Stores a batch read from the events file and the offset just past it, in one
    * transaction: after a crash or reconnect reading resumes exactly there.
    */
-  recordTail(runId: string, samples: readonly Sample[], tailOffset: number): number {
+  recordTail(runId: string, samples: readonly Sample[], tailOffset: number, daemonUsage: readonly DaemonUsageReading[] = []): number {
     return this.#transaction(() => {
       const added = this.#insertSamples(runId, samples);
+      this.#insertDaemonUsage(runId, daemonUsage);
       this.#db.prepare('UPDATE run_follow SET tail_offset = ? WHERE run_id = ?').run(tailOffset, runId);
       return added;
     });
@@ -318,6 +347,18 @@ export class ResultsStore {
       );
       added += Number(changes);
     }
+    return added;
+  }
+
+  #insertDaemonUsage(runId: string, readings: readonly DaemonUsageReading[]): number {
+    if (readings.length === 0) return 0;
+    const valid = parseInput(z.array(DaemonUsageReading), readings, 'daemon usage');
+    this.#requireRun(runId);
+    const insert = this.#db.prepare(
+      'INSERT OR IGNORE INTO daemon_usage (run_id, at, pid, process, cpu_percent, rss_bytes) VALUES (?, ?, ?, ?, ?, ?)',
+    );
+    let added = 0;
+    for (const r of valid) added += Number(insert.run(runId, r.at, r.pid, r.process, r.cpuPercent, r.rssBytes).changes);
     return added;
   }
 

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { Plan } from './plan.ts';
+import { MeasurementMethod, Plan } from './plan.ts';
 
 // What the host agent appends, one JSON object per line, to events.jsonl in its run
 // folder. The desktop tails that file; a line is the unit of "stored": once written it
@@ -34,11 +34,123 @@ export type BundleInfo = z.infer<typeof BundleInfo>;
 
 export const RuntimeVersion = z.object({ runtime: z.string(), binary: z.string(), version: z.string().nullable() });
 
+/** The workload as an image (methods ctr and docker): built offline from the bundle's rootfs. */
+export const WorkloadImageInfo = z.object({
+  /** The name both daemons know it by (containerd normalises it to docker.io/…). */
+  ref: z.string(),
+  /** sha256:… of the image config: Docker's image ID, the same in containerd. */
+  configDigest: z.string(),
+  /** sha256:… of the single uncompressed layer (its diff_id). */
+  layerDiffId: z.string(),
+  /** The bundle digest whose rootfs the layer holds: ties the image to the oci-direct workload. */
+  bundleDigest: z.string(),
+  /** process.args of the bundle, the image's Cmd. */
+  command: z.array(z.string()),
+  /** sha256 of the docker-archive tarball imported (built deterministically: same workload, same bytes). */
+  archiveSha256: z.string(),
+  /** How it reached the daemon, e.g. "ctr images import --snapshotter overlayfs" or "docker load". */
+  importedWith: z.string(),
+  /** containerd's manifest digest after import (method ctr); null for docker. */
+  manifestDigest: z.string().nullable(),
+});
+export type WorkloadImageInfo = z.infer<typeof WorkloadImageInfo>;
+
+/** A component's version as reported by the component itself (null: it did not answer). */
+export const ComponentVersion = z.object({ component: z.string(), version: z.string().nullable(), detail: z.string().optional() });
+export type ComponentVersion = z.infer<typeof ComponentVersion>;
+
+/** How one runtime of the plan was actually invoked. */
+export const RuntimeInvocation = z.object({
+  runtime: z.string(),
+  /** argv of one measured iteration, with the container ID shown as <id>. */
+  argv: z.array(z.string()),
+  /** ctr: the --runtime type; docker: the runtime name dockerd resolves. */
+  runtimeType: z.string(),
+  /** The OCI binary behind it (runc shim's --runc-binary, daemon.json path), when known. */
+  ociBinary: z.string().nullable(),
+  /** Flags the OCI binary receives from the wrapper or daemon.json runtimeArgs. */
+  ociArgs: z.array(z.string()),
+  /** cgroupfs or systemd. */
+  cgroupDriver: z.string().nullable(),
+  /** True when Runtime Lab registered it in daemon.json for this run only. */
+  registeredByRuntimeLab: z.boolean().optional(),
+});
+export type RuntimeInvocation = z.infer<typeof RuntimeInvocation>;
+
+/**
+ * Everything a result depends on besides the runtimes' own binaries, as found on the host
+ * at the start of the run: two runs are only comparable when these agree (the seed's
+ * ctr-vs-docker surprise was a naive snapshotter against devicemapper).
+ */
+export const EnvironmentInfo = z.object({
+  method: MeasurementMethod,
+  kernel: z.string().nullable(),
+  /** How samples were timed (the native posix_spawn timer, or Node's clock when the host has no gcc). */
+  timing: z.string().optional(),
+  cgroup: z.object({
+    /** v1, hybrid (v1 controllers with a v2 "unified" mount), v2. */
+    mode: z.enum(['v1', 'hybrid', 'v2', 'unknown']),
+    /** cgroupfs or systemd, as dockerd reports it or the runc shim is told; "mixed" when runtimes differ. */
+    driver: z.string().nullable(),
+  }),
+  /** Daemons, clients and shims involved, each in its own words. */
+  components: z.array(ComponentVersion),
+  containerd: z
+    .object({
+      address: z.string(),
+      namespace: z.string(),
+      snapshotter: z.string(),
+      /** The snapshotter plugin's status in `ctr plugins ls` (ok, error, skip) and its error, if any. */
+      snapshotterStatus: z.string().nullable(),
+      snapshotterError: z.string().nullable(),
+      /** Every snapshotter plugin and its status. */
+      snapshotters: z.record(z.string(), z.string()),
+      /** Status of io.containerd.runtime.v1 linux (the legacy shim v1 runtime); null: not present. */
+      legacyRuntimeV1: z.string().nullable(),
+    })
+    .nullable(),
+  docker: z
+    .object({
+      host: z.string(),
+      daemonJson: z.string(),
+      serverVersion: z.string().nullable(),
+      storageDriver: z.string().nullable(),
+      expectedStorageDriver: z.string().nullable(),
+      cgroupDriver: z.string().nullable(),
+      cgroupVersion: z.string().nullable(),
+      defaultRuntime: z.string().nullable(),
+      /** Runtimes dockerd knew while measuring (after Runtime Lab's registrations). */
+      runtimes: z.record(z.string(), z.object({ path: z.string().optional(), runtimeArgs: z.array(z.string()).optional() })),
+      network: z.string(),
+    })
+    .nullable(),
+  image: WorkloadImageInfo.nullable(),
+  runtimes: z.array(RuntimeInvocation),
+});
+export type EnvironmentInfo = z.infer<typeof EnvironmentInfo>;
+
+/** One reading of one daemon or shim process. */
+export const DaemonUsageReading = z.object({
+  /** When it was read (ISO 8601). */
+  at: z.string(),
+  /** containerd, dockerd, crio, conmon, containerd-shim-runc-v2 (any containerd-shim*), runsc-sandbox, runsc-gofer, runsc. */
+  process: z.string(),
+  pid: z.number().int().positive(),
+  /** CPU time (user + system) over wall time since the previous reading (or since it started), in % of one CPU. */
+  cpuPercent: z.number().nonnegative(),
+  /** VmRSS. */
+  rssBytes: z.number().int().nonnegative(),
+});
+export type DaemonUsageReading = z.infer<typeof DaemonUsageReading>;
+
 export const AgentEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('started'), runId: z.string(), at: z.string(), plan: Plan, agentVersion: z.string(), pid: z.number().int() }),
   z.object({ type: z.literal('bundle'), bundle: BundleInfo }),
   z.object({ type: z.literal('versions'), versions: z.array(RuntimeVersion) }),
   z.object({ type: z.literal('sample'), sample: Sample }),
+  z.object({ type: z.literal('environment'), environment: EnvironmentInfo }),
+  /** Emitted while a ctr or docker loop runs, batched (several readings per event). */
+  z.object({ type: z.literal('daemon-usage'), at: z.string(), samples: z.array(DaemonUsageReading) }),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
   z.object({
     type: z.literal('finished'),

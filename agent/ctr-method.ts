@@ -1,0 +1,449 @@
+import { createHash } from 'node:crypto';
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { CTR_LEGACY_V1, CTR_RUNC_SHIM, DEFAULT_DAEMON_SAMPLE_MS, resolveContainerdOptions, shimBinary, type Plan, type RuntimeSpec } from '../shared/model/plan.ts';
+import type { AgentEvent, ComponentVersion, EnvironmentInfo, RuntimeInvocation, Sample } from '../shared/model/run-record.ts';
+import { prepareBundle, type PreparedBundle } from './bundle.ts';
+import { startDaemonSampler, type DaemonSampler } from './daemon-sampler.ts';
+import { containerId, type OciDirectRun } from './oci-direct.ts';
+import { preparePreciseTimer, type PreciseTimer } from './precise-timer.ts';
+import { buildRunOrder } from './run-order.ts';
+import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
+import { buildWorkloadImage, containerdRef, importIntoContainerd } from './workload-image.ts';
+
+// The "ctr" method: `ctr run --rm IMAGE ID` per iteration in Runtime Lab's own containerd
+// namespace (talk 1's ctr measurements, done many times, interleaved, with warm-ups and
+// failures kept). The runtime is chosen by shim v2 name (io.containerd.runc.v2,
+// io.containerd.kata.v2, io.containerd.runsc.v1…), by the runc shim with another OCI
+// binary (--runc-binary; a wrapper carries flags, since ctr passes none), or by the legacy
+// io.containerd.runtime.v1.linux where this containerd still has it. The snapshotter is
+// chosen by the plan, checked in `ctr plugins ls` and recorded. The image is the bundle's
+// rootfs, imported offline. One sample is one `ctr run --rm`, from spawn to exit: image
+// unpack (done once, before), container create, task start, workload, task and container
+// delete.
+
+/** What every method module is given by the agent's main. */
+export type MethodRun = OciDirectRun;
+
+/** Output of cleanup commands saying the object is not there: not an error. */
+export const NOT_THERE = /does not exist|not exist|not found|no such/i;
+
+/** Every workload prints this; a zero exit without it means the workload did not run. */
+const WORKLOAD_OUTPUT = 'Hello';
+
+/** How long preparation commands (version, plugins, import) may take at least. */
+const SETUP_TIMEOUT_MS = 60_000;
+
+interface CtrInvocation extends RuntimeInvocation {
+  /** The flags after `run --rm`, before the image. */
+  flags: string[];
+}
+
+export async function runCtr(run: MethodRun): Promise<'completed' | 'aborted'> {
+  const { plan, signal, emit } = run;
+  const options = resolveContainerdOptions(plan);
+  const scratchDir = path.join(run.runDir, 'scratch');
+  mkdirSync(scratchDir, { recursive: true });
+  const setup = { timeoutMs: Math.max(plan.timeoutMs, SETUP_TIMEOUT_MS), scratchDir, signal };
+  const ctr = ['ctr', '--address', options.address, '--namespace', options.namespace];
+  let sampler: DaemonSampler | null = null;
+  try {
+    const bundle = emitBundle(run);
+    const timer = prepareTimer(run);
+    const version = await spawnTimed(['ctr', '--address', options.address, 'version'], setup);
+    if (version.exitCode !== 0) throw new Error(`containerd does not answer at ${options.address}: ${failureText(version, setup.timeoutMs) ?? ''}`);
+
+    const plugins = await spawnTimed(['ctr', '--address', options.address, 'plugins', 'ls'], setup);
+    if (plugins.exitCode !== 0) throw new Error(`ctr plugins ls failed: ${failureText(plugins, setup.timeoutMs) ?? ''}`);
+    const table = parsePlugins(plugins.stdout);
+    const snapshotters = Object.fromEntries(table.filter((p) => p.type === 'io.containerd.snapshotter.v1').map((p) => [p.id, p.status]));
+    const snapshotterStatus = snapshotters[options.snapshotter] ?? null;
+    const snapshotterError = snapshotterStatus === 'ok' ? null : await pluginError(options.address, options.snapshotter, setup);
+    const legacyRuntimeV1 = table.find((p) => p.type === 'io.containerd.runtime.v1' && p.id === 'linux')?.status ?? null;
+
+    const built = buildWorkloadImage(bundle.info, path.join(run.runDir, 'image'));
+    const imageRef = containerdRef(built.ref);
+    const invocations = plan.runtimes.map((r) => ctrInvocation(r, run.runDir, ctr, options.snapshotter, imageRef));
+    for (const inv of invocations) {
+      const spec = plan.runtimes.find((r) => r.name === inv.runtime);
+      if (inv.runtimeType === CTR_LEGACY_V1 && legacyRuntimeV1 !== 'ok') {
+        emit({ type: 'log', level: 'warn', message: `${inv.runtime}: this containerd has no working ${CTR_LEGACY_V1} (plugin status ${legacyRuntimeV1 ?? 'absent'}; removed in containerd 2.0): its iterations will fail` });
+      }
+      if (inv.runtimeType !== CTR_RUNC_SHIM && spec && spec.globalArgs.length > 0) {
+        emit({ type: 'log', level: 'warn', message: `${inv.runtime}: globalArgs are not passed through ${inv.runtimeType}; put them in the shim's configuration (ctr.configPath)` });
+      }
+    }
+    const versions = await runtimeVersions(plan, setup);
+    if (signal.aborted) return 'aborted';
+    emit({ type: 'versions', versions });
+
+    const components: ComponentVersion[] = [...parseCtrVersion(version.stdout), ...(await shimVersions(invocations, setup))];
+    const environment = (image: EnvironmentInfo['image']): EnvironmentInfo => ({
+      method: 'ctr',
+      ...hostBasics(),
+      timing: timer.description,
+      cgroup: { mode: cgroupMode(), driver: uniform(invocations.map((i) => i.cgroupDriver)) },
+      components,
+      containerd: { ...options, snapshotterStatus, snapshotterError, snapshotters, legacyRuntimeV1 },
+      docker: null,
+      image,
+      runtimes: invocations.map(({ flags: _flags, ...inv }) => inv),
+    });
+    if (snapshotterStatus !== 'ok') {
+      emit({ type: 'environment', environment: environment(null) });
+      throw new Error(
+        `the snapshotter ${options.snapshotter} is not usable in this containerd (ctr plugins ls: ${snapshotterStatus ?? 'not listed'}${snapshotterError ? `: ${snapshotterError}` : ''}); ` +
+          `usable here: ${Object.entries(snapshotters).filter(([, s]) => s === 'ok').map(([id]) => id).join(', ') || 'none'}`,
+      );
+    }
+
+    const image = await importIntoContainerd(ctr, built, options.snapshotter, setup);
+    emit({ type: 'environment', environment: environment(image) });
+    if (signal.aborted) return 'aborted';
+
+    sampler = startSampler(plan, emit);
+    const byName = new Map(invocations.map((i) => [i.runtime, i]));
+    return await measureLoop(run, scratchDir, {
+      timer,
+      command: (runtime, id) => [...ctr, 'run', '--rm', ...byName.get(runtime.name)!.flags, image.ref, id],
+      cleanup: (runtime, id) => removeCtrContainer({ ctr, ...options, invocation: byName.get(runtime.name)!, id, timeoutMs: plan.timeoutMs, scratchDir, emit }),
+    });
+  } finally {
+    await sampler?.stop();
+    rmSync(scratchDir, { recursive: true, force: true });
+  }
+}
+
+/** How `ctr run` is told to use this runtime. */
+function ctrInvocation(spec: RuntimeSpec, runDir: string, ctr: string[], snapshotter: string, imageRef: string): CtrInvocation {
+  const runtimeType = spec.ctr?.runtimeType ?? CTR_RUNC_SHIM;
+  const fifoDir = path.join(runDir, 'fifo');
+  const flags = ['--snapshotter', snapshotter, '--fifo-dir', fifoDir, '--runtime', runtimeType];
+  let ociBinary: string;
+  let ociArgs: string[] = [];
+  if (runtimeType === CTR_RUNC_SHIM) {
+    if (spec.ctr?.runcBinary) {
+      ociBinary = spec.ctr.runcBinary;
+      flags.push('--runc-binary', ociBinary);
+    } else if (path.basename(spec.binary) === 'runc' && spec.globalArgs.length === 0) {
+      // The shim's own default: no flag, exactly what a plain `ctr run` does.
+      ociBinary = spec.binary;
+    } else if (spec.globalArgs.length === 0) {
+      ociBinary = absoluteBinary(spec.binary);
+      flags.push('--runc-binary', ociBinary);
+    } else {
+      ociBinary = absoluteBinary(spec.binary);
+      ociArgs = spec.globalArgs;
+      flags.push('--runc-binary', writeWrapper(path.join(runDir, 'runtimes'), spec.name, ociBinary, ociArgs));
+    }
+    if (spec.ctr?.systemdCgroup) flags.push('--runc-systemd-cgroup');
+  } else {
+    ociBinary = spec.binary;
+  }
+  if (spec.ctr?.configPath) flags.push('--runtime-config-path', spec.ctr.configPath);
+  const cgroupDriver = runtimeType === CTR_RUNC_SHIM ? (spec.ctr?.systemdCgroup ? 'systemd' : 'cgroupfs') : null;
+  return { runtime: spec.name, argv: [...ctr, 'run', '--rm', ...flags, imageRef, '<id>'], runtimeType, ociBinary, ociArgs, cgroupDriver, flags };
+}
+
+/** The runc shim calls --runc-binary with runc's arguments only: flags travel in a script. */
+function writeWrapper(dir: string, name: string, binary: string, args: readonly string[]): string {
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, name);
+  writeFileSync(file, `#!/bin/sh\n# Written by Runtime Lab for ctr --runc-binary: ${name} with its flags.\nexec ${[binary, ...args].map(shellQuote).join(' ')} "$@"\n`);
+  chmodSync(file, 0o755);
+  return file;
+}
+
+function shellQuote(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** A binary name as an absolute path (the shim and dockerd run with their own PATH); unchanged when not found. */
+export function absoluteBinary(binary: string): string {
+  if (binary.includes('/')) return path.resolve(binary);
+  const dirs = [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+  for (const dir of dirs.filter(Boolean)) {
+    const candidate = path.join(dir, binary);
+    try {
+      accessSync(candidate, constants.X_OK);
+      if (statSync(candidate).isFile()) return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return binary;
+}
+
+interface PluginRow {
+  type: string;
+  id: string;
+  status: string;
+}
+
+/** `ctr plugins ls`: TYPE ID PLATFORMS STATUS. */
+export function parsePlugins(text: string): PluginRow[] {
+  return text.split('\n').slice(1).map((line) => line.trim().split(/\s+/)).filter((f) => f.length >= 4).map((f) => ({ type: f[0]!, id: f[1]!, status: f.at(-1)! }));
+}
+
+/** The error message of a plugin that did not load (`ctr plugins ls -d id==ID`). */
+async function pluginError(address: string, id: string, options: { timeoutMs: number; scratchDir: string }): Promise<string | null> {
+  const result = await spawnTimed(['ctr', '--address', address, 'plugins', 'ls', '-d', `id==${id}`], options);
+  return /Message:\s*(.+)/.exec(result.stdout)?.[1]?.trim() ?? null;
+}
+
+function parseCtrVersion(text: string): ComponentVersion[] {
+  const section = (name: string) => text.split(/\n(?=\S)/).find((s) => s.startsWith(`${name}:`)) ?? '';
+  const field = (block: string, key: string) => new RegExp(`^\\s*${key}:\\s*(.+)$`, 'm').exec(block)?.[1]?.trim() ?? null;
+  const server = section('Server');
+  const client = section('Client');
+  return [
+    { component: 'containerd', version: field(server, 'Version'), detail: `revision ${field(server, 'Revision') ?? '?'}` },
+    { component: 'ctr', version: field(client, 'Version'), detail: `revision ${field(client, 'Revision') ?? '?'}` },
+  ];
+}
+
+async function shimVersions(invocations: readonly RuntimeInvocation[], options: { timeoutMs: number; scratchDir: string }): Promise<ComponentVersion[]> {
+  const types = [...new Set(invocations.map((i) => i.runtimeType))];
+  return Promise.all(types.map(async (type) => {
+    const shim = shimBinary(type);
+    // The v1 shim has no version flag; shim v2 binaries print "Version: …" for -v.
+    if (type === CTR_LEGACY_V1) return { component: shim, version: null, detail: `${type} (no version flag)` };
+    const result = await spawnTimed([shim, '-v'], options);
+    const version = /Version:\s*(\S+)/.exec(result.stdout)?.[1] ?? null;
+    return { component: shim, version, detail: type };
+  }));
+}
+
+/** Kernel release and cgroup mode, for every method. */
+export function hostBasics(): { kernel: string | null } {
+  try {
+    return { kernel: readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim() };
+  } catch {
+    return { kernel: null };
+  }
+}
+
+/** v2: cgroup2 at /sys/fs/cgroup; hybrid: v1 controllers plus a cgroup2 mount; v1: controllers only. */
+export function cgroupMode(): EnvironmentInfo['cgroup']['mode'] {
+  let mounts: string;
+  try {
+    mounts = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return 'unknown';
+  }
+  const rows = mounts.split('\n').map((line) => {
+    const [before, after] = line.split(' - ');
+    return { point: before?.split(' ')[4] ?? '', type: after?.split(' ')[0] ?? '' };
+  });
+  if (rows.some((r) => r.type === 'cgroup2' && r.point === '/sys/fs/cgroup')) return 'v2';
+  const v1 = rows.some((r) => r.type === 'cgroup');
+  const v2 = rows.some((r) => r.type === 'cgroup2');
+  if (v1 && v2) return 'hybrid';
+  return v1 ? 'v1' : 'unknown';
+}
+
+export function uniform(values: readonly (string | null)[]): string | null {
+  const distinct = [...new Set(values.filter((v): v is string => v !== null))];
+  return distinct.length === 0 ? null : distinct.length === 1 ? distinct[0]! : 'mixed';
+}
+
+/** Builds the hello bundle (the image's rootfs) and records it, as oci-direct does. */
+export function emitBundle(run: MethodRun): PreparedBundle {
+  const bundle = prepareBundle(path.join(run.runDir, 'bundle'));
+  for (const message of bundle.warnings) run.emit({ type: 'log', level: 'warn', message });
+  run.emit({ type: 'bundle', bundle: bundle.info });
+  return bundle;
+}
+
+/** The native timer oci-direct uses, built once in the run folder; how samples are timed goes to the log too. */
+export function prepareTimer(run: MethodRun): PreciseTimer {
+  const timer = preparePreciseTimer(path.join(run.runDir, 'timer'));
+  run.emit({ type: 'log', level: timer.path ? 'info' : 'warn', message: `timing: ${timer.description}` });
+  return timer;
+}
+
+/** `BINARY --version`, first line, for each runtime of the plan. */
+export async function runtimeVersions(plan: Plan, options: { timeoutMs: number; scratchDir: string; signal?: AbortSignal }): Promise<Array<{ runtime: string; binary: string; version: string | null }>> {
+  return Promise.all(plan.runtimes.map(async (r) => {
+    const result = await spawnTimed([r.binary, '--version'], options);
+    const first = result.exitCode === 0 ? (result.stdout.split('\n').map((l) => l.trim()).find(Boolean) ?? null) : null;
+    return { runtime: r.name, binary: r.binary, version: first };
+  }));
+}
+
+export function startSampler(plan: Plan, emit: (event: AgentEvent) => void): DaemonSampler | null {
+  const intervalMs = plan.daemonSampleMs ?? DEFAULT_DAEMON_SAMPLE_MS;
+  return intervalMs > 0 ? startDaemonSampler({ intervalMs, emit }) : null;
+}
+
+export interface LoopHooks {
+  /** The native timer (precise-timer.ts), as oci-direct uses it: the methods compare on one clock. */
+  timer: PreciseTimer;
+  command: (runtime: RuntimeSpec, id: string) => string[];
+  /** After a failed, timed-out or aborted iteration: remove what it may have left. Must not throw. */
+  cleanup: (runtime: RuntimeSpec, id: string) => Promise<void>;
+}
+
+/**
+ * The interleaved loop shared by the daemon methods: warm-ups first, then measured rounds,
+ * every iteration a sample — failures with the client's own error text. Aborting stops
+ * after the current iteration is cleaned up; that iteration is logged, not recorded.
+ */
+export async function measureLoop(run: MethodRun, scratchDir: string, hooks: LoopHooks): Promise<'completed' | 'aborted'> {
+  const { plan, signal, emit } = run;
+  const runtimes = new Map(plan.runtimes.map((r) => [r.name, r]));
+  const slots = buildRunOrder({ ...plan, runtimes: plan.runtimes.map((r) => r.name) });
+  for (const [seq, slot] of slots.entries()) {
+    if (signal.aborted) return 'aborted';
+    const runtime = runtimes.get(slot.runtime);
+    if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
+    // containerd IDs allow no doubled separators ("a..b"); docker names accept the same.
+    const id = containerId(run.runId, runtime.name, seq).replace(/[._-]{2,}/g, '-');
+    const startedAt = new Date().toISOString();
+    const result = await spawnTimed(hooks.command(runtime, id), { timeoutMs: plan.timeoutMs, scratchDir, signal, timer: hooks.timer.path });
+    const error = failureText(result, plan.timeoutMs) ?? missingOutput(result);
+    if (error !== null || result.aborted) await hooks.cleanup(runtime, id);
+    if (result.aborted) {
+      emit({ type: 'log', level: 'info', message: `abort interrupted ${runtime.name} at seq ${seq}; that iteration is not recorded` });
+      return 'aborted';
+    }
+    const sample: Sample = {
+      seq, runtime: runtime.name, iteration: slot.iteration, warmup: slot.warmup, startedAt,
+      durationMs: result.durationMs, ok: error === null, exitCode: result.exitCode, timedOut: result.timedOut, error,
+    };
+    emit({ type: 'sample', sample });
+  }
+  return 'completed';
+}
+
+export function failureText(result: SpawnTimedResult, timeoutMs: number): string | null {
+  if (result.exitCode === 0 && !result.timedOut) return null;
+  const parts: string[] = [];
+  if (result.timedOut) parts.push(`timed out after ${timeoutMs} ms; killed`);
+  if (result.spawnError) parts.push(result.spawnError);
+  const stderr = result.stderr.trim();
+  if (stderr) parts.push(stderr);
+  else if (!result.timedOut && !result.spawnError) parts.push(result.signal ? `killed by ${result.signal}` : `exited with code ${String(result.exitCode)}`);
+  return parts.join('\n');
+}
+
+function missingOutput(result: SpawnTimedResult): string | null {
+  if (result.stdout.includes(WORKLOAD_OUTPUT)) return null;
+  const said = [result.stdout.trim(), result.stderr.trim()].filter(Boolean).join('\n');
+  return `exited 0 but the workload's "${WORKLOAD_OUTPUT}" never arrived${said ? `: ${said}` : ''}`;
+}
+
+interface CtrCleanup {
+  ctr: string[];
+  address: string;
+  namespace: string;
+  invocation: CtrInvocation;
+  id: string;
+  timeoutMs: number;
+  scratchDir: string;
+  emit: (event: AgentEvent) => void;
+}
+
+/**
+ * Removes what a failed iteration left in containerd: kill and delete the task, then the
+ * container (with its snapshot). A task stuck in "created" (runsc refusing to signal it)
+ * survives `task delete --force`, and a shim blocked in a hung runtime's `create` has no
+ * task to delete: such a shim and everything under it (runsc-sandbox, runsc-gofer, the
+ * hung runtime) are killed, and what the dead shim would have removed is removed here —
+ * the task's rootfs mount and, for the runc shim, the runtime's state — before the task
+ * and container are deleted again.
+ */
+async function removeCtrContainer(c: CtrCleanup): Promise<void> {
+  const options = { timeoutMs: Math.min(c.timeoutMs, 30_000), scratchDir: c.scratchDir };
+  const run = (...args: string[]) => spawnTimed([...c.ctr, ...args], options);
+  const failures: SpawnTimedResult[] = [];
+  const note = (result: SpawnTimedResult) => {
+    if (result.exitCode !== 0 && !NOT_THERE.test(result.stderr)) failures.push(result);
+    return result;
+  };
+  await run('task', 'kill', '--signal', 'SIGKILL', c.id);
+  const deleted = await run('task', 'delete', '--force', c.id);
+  const stuck = deleted.exitCode !== 0 && !NOT_THERE.test(deleted.stderr);
+  if (!stuck) note(await run('container', 'rm', c.id));
+  const killed = killShim(c.address, c.namespace, c.id);
+  if (killed.length > 0) {
+    const why = stuck ? `its task could not be deleted (${deleted.stderr.trim()})` : 'its shim was still running';
+    c.emit({ type: 'log', level: 'warn', message: `${c.id}: ${why}; killed its shim and children (pids ${killed.join(', ')})` });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    for (const mount of taskMounts(c.namespace, c.id)) note(await spawnTimed(['umount', mount], options));
+    rmSync(shimSocket(c.address, c.namespace, c.id), { force: true });
+    if (c.invocation.runtimeType === CTR_RUNC_SHIM) {
+      const binary = c.invocation.flags[c.invocation.flags.indexOf('--runc-binary') + 1] ?? 'runc';
+      await spawnTimed([c.invocation.flags.includes('--runc-binary') ? binary : 'runc', '--root', `/run/containerd/runc/${c.namespace}`, 'delete', '--force', c.id], options);
+    }
+    note(await run('task', 'delete', '--force', c.id));
+    note(await run('container', 'rm', c.id));
+  } else if (stuck) {
+    failures.push(deleted);
+    note(await run('container', 'rm', c.id));
+  }
+  for (const result of failures) {
+    c.emit({ type: 'log', level: 'warn', message: `cleanup of ${c.id} failed: ${failureText(result, options.timeoutMs) ?? ''}` });
+  }
+}
+
+/**
+ * The socket a shim v2 listens on (containerd 1.6: /run/containerd/s/ + sha256 of
+ * address/namespace/id). A killed shim leaves it behind.
+ */
+export function shimSocket(address: string, namespace: string, id: string): string {
+  return path.join('/run/containerd/s', createHash('sha256').update(path.join(address, namespace, id)).digest('hex'));
+}
+
+/** Mount points of a task's bundle (its rootfs), for shim v2 and the legacy v1 runtime. */
+function taskMounts(namespace: string, id: string): string[] {
+  let text: string;
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const suffixes = [`/io.containerd.runtime.v2.task/${namespace}/${id}/rootfs`, `/io.containerd.runtime.v1.linux/${namespace}/${id}/rootfs`];
+  // mountinfo escapes spaces and other bytes as \ooo; containerd's paths have none.
+  return text.split('\n').map((line) => line.split(' ')[4] ?? '').filter((point) => suffixes.some((s) => point.endsWith(s))).reverse();
+}
+
+/** Kills the shim of task `id` (found by its own -namespace/-id/-address arguments) and its descendants. */
+function killShim(address: string, namespace: string, id: string): number[] {
+  const table = processTable();
+  const shims = table.filter((p) => {
+    if (!path.basename(p.argv[0] ?? '').startsWith('containerd-shim')) return false;
+    const arg = (flag: string) => p.argv[p.argv.indexOf(flag) + 1];
+    return p.argv.includes('-id') && arg('-id') === id && arg('-namespace') === namespace && arg('-address') === address;
+  });
+  const victims: number[] = [];
+  const collect = (pid: number) => {
+    for (const child of table.filter((p) => p.ppid === pid)) collect(child.pid);
+    victims.push(pid);
+  };
+  for (const shim of shims) collect(shim.pid);
+  for (const pid of victims) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return victims;
+}
+
+function processTable(): Array<{ pid: number; ppid: number; argv: string[] }> {
+  const rows: Array<{ pid: number; ppid: number; argv: string[] }> = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean);
+      rows.push({ pid: Number(name), ppid, argv });
+    } catch {
+      // gone
+    }
+  }
+  return rows;
+}

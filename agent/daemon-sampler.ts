@@ -1,0 +1,204 @@
+import { spawnSync } from 'node:child_process';
+import { readFile, readdir, readlink } from 'node:fs/promises';
+import path from 'node:path';
+import type { AgentEvent, DaemonUsageReading } from '../shared/model/run-record.ts';
+
+// CPU and memory of the daemons and shims behind a high-level method, read from /proc
+// while the measurement loop runs (talk 2: cri-o went to 100% CPU and slowed down over
+// time while containerd stayed near 20% — latency alone hides that).
+//
+// CPU% is (utime + stime) ticks over wall time between two readings of the same process,
+// in % of one CPU; a process first seen after the sampler started is averaged since its
+// own start (shims live for one container), while processes already running at the first
+// reading only give a baseline there. Memory is VmRSS. Processes that start and end
+// between two readings (most `runsc` invocations, some shims) are not seen: the interval
+// bounds what can be caught, and is recorded with the plan.
+//
+// Reads are asynchronous (libuv's thread pool), so the agent's event loop — which times
+// the measured commands' exits — is never blocked by a /proc scan.
+
+export interface DaemonSamplerOptions {
+  intervalMs: number;
+  /** Readings batched into one `daemon-usage` event (4 × 250 ms: one event a second). */
+  readingsPerEvent?: number;
+  emit: (event: AgentEvent) => void;
+  /** For tests: another /proc. */
+  procRoot?: string;
+}
+
+export interface DaemonSampler {
+  /** Takes a last reading, emits what is buffered, and stops. */
+  stop(): Promise<void>;
+}
+
+interface ProcStat {
+  pid: number;
+  comm: string;
+  state: string;
+  cpuTicks: number;
+  startTicks: number;
+}
+
+interface Seen {
+  cpuTicks: number;
+  startTicks: number;
+  atNs: bigint;
+}
+
+/** Names of processes worth sampling, from their comm (first 15 bytes of the program name). */
+const DAEMON_COMMS = new Set(['containerd', 'dockerd', 'crio', 'conmon']);
+
+/**
+ * What to call a process, or null when it is not a daemon or shim. `argv0` and `exe` are
+ * only consulted when the comm is ambiguous: comm is cut at 15 bytes (containerd-shim-runc-v2
+ * shows as "containerd-shim"), and runsc re-executes /proc/self/exe (comm "exe") as
+ * runsc-sandbox and runsc-gofer, named only by argv[0].
+ */
+export function classifyProcess(comm: string, argv0: string | null, exe: string | null): string | null {
+  if (DAEMON_COMMS.has(comm)) return comm;
+  const arg = argv0 ? path.basename(argv0) : '';
+  if (comm.startsWith('containerd-shim')) return arg.startsWith('containerd-shim') ? arg : comm;
+  const exeName = exe ? path.basename(exe.replace(/ \(deleted\)$/, '')) : '';
+  if (comm.startsWith('runsc') || exeName === 'runsc') return arg.startsWith('runsc') ? arg : 'runsc';
+  return null;
+}
+
+/** comm needs a second look (argv[0] or exe) before it can be classified. */
+function maybeInteresting(comm: string): boolean {
+  return DAEMON_COMMS.has(comm) || comm.startsWith('containerd-shim') || comm.startsWith('runsc') || comm === 'exe';
+}
+
+/** /proc/PID/stat: the comm may hold spaces and parentheses, so fields are counted after the last ')'. */
+export function parseStat(pid: number, text: string): ProcStat | null {
+  const open = text.indexOf('(');
+  const close = text.lastIndexOf(')');
+  if (open < 0 || close < open) return null;
+  const fields = text.slice(close + 2).split(' ');
+  // fields[0] is field 3 (state); utime is field 14, stime 15, starttime 22.
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  const start = Number(fields[19]);
+  if (![utime, stime, start].every(Number.isFinite)) return null;
+  return { pid, comm: text.slice(open + 1, close), state: fields[0] ?? '?', cpuTicks: utime + stime, startTicks: start };
+}
+
+let clockTicksPerSecond: number | undefined;
+
+/** sysconf(_SC_CLK_TCK), which Node does not expose: asked once of getconf; 100 on every Linux we know. */
+function clockTicks(): number {
+  if (clockTicksPerSecond === undefined) {
+    const result = spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8', timeout: 5_000 });
+    const value = Number(result.stdout?.trim());
+    clockTicksPerSecond = Number.isInteger(value) && value > 0 ? value : 100;
+  }
+  return clockTicksPerSecond;
+}
+
+export function startDaemonSampler(options: DaemonSamplerOptions): DaemonSampler {
+  const proc = options.procRoot ?? '/proc';
+  const perEvent = Math.max(1, options.readingsPerEvent ?? 4);
+  const hz = clockTicks();
+  const seen = new Map<number, Seen>();
+  let buffer: DaemonUsageReading[] = [];
+  let ticksInBuffer = 0;
+  let first = true;
+  let stopped = false;
+  let warned = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const startMs = Date.now();
+  let slot = 0;
+
+  const flush = () => {
+    if (buffer.length > 0) options.emit({ type: 'daemon-usage', at: new Date().toISOString(), samples: buffer });
+    buffer = [];
+    ticksInBuffer = 0;
+  };
+
+  const tick = async (): Promise<void> => {
+    let readings: DaemonUsageReading[];
+    try {
+      readings = await readOnce(proc, hz, seen, first);
+    } catch (err) {
+      if (!warned) {
+        warned = true;
+        options.emit({ type: 'log', level: 'warn', message: `daemon sampling: cannot read ${proc}: ${err instanceof Error ? err.message : String(err)}` });
+      }
+      readings = [];
+    }
+    first = false;
+    buffer.push(...readings);
+    ticksInBuffer += 1;
+    if (ticksInBuffer >= perEvent) flush();
+  };
+
+  const schedule = () => {
+    if (stopped) return;
+    // On a fixed grid from the start, so a slow scan does not make every later reading late.
+    slot = Math.max(slot + 1, Math.floor((Date.now() - startMs) / options.intervalMs) + 1);
+    timer = setTimeout(() => {
+      running = tick().then(schedule);
+    }, Math.max(0, startMs + slot * options.intervalMs - Date.now()));
+  };
+
+  running = tick().then(schedule);
+  return {
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearTimeout(timer);
+      await running;
+      await tick();
+      flush();
+    },
+  };
+}
+
+async function readOnce(proc: string, hz: number, seen: Map<number, Seen>, baselineOnly: boolean): Promise<DaemonUsageReading[]> {
+  const entries = (await readdir(proc)).filter((name) => /^\d+$/.test(name));
+  const [uptimeText] = await Promise.all([readFile(path.join(proc, 'uptime'), 'utf8').catch(() => '')]);
+  const uptime = Number(uptimeText.split(' ')[0]);
+  const nowNs = process.hrtime.bigint();
+  const at = new Date().toISOString();
+  const live = new Set<number>();
+  const results = await Promise.all(entries.map(async (name): Promise<DaemonUsageReading | null> => {
+    const pid = Number(name);
+    const dir = path.join(proc, name);
+    let stat: ProcStat | null;
+    try {
+      stat = parseStat(pid, await readFile(path.join(dir, 'stat'), 'utf8'));
+    } catch {
+      return null; // gone since the listing
+    }
+    if (!stat || stat.state === 'Z' || stat.state === 'X' || !maybeInteresting(stat.comm)) return null;
+    const [cmdline, exe, status] = await Promise.all([
+      readFile(path.join(dir, 'cmdline'), 'utf8').catch(() => ''),
+      readlink(path.join(dir, 'exe')).catch(() => null),
+      readFile(path.join(dir, 'status'), 'utf8').catch(() => null),
+    ]);
+    const label = classifyProcess(stat.comm, cmdline.split('\0')[0] || null, exe);
+    const rssKb = status ? /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] : undefined;
+    // Kernel threads and exiting processes have no VmRSS: nothing to report.
+    if (label === null || rssKb === undefined) return null;
+    live.add(pid);
+    const before = seen.get(pid);
+    const reused = before !== undefined && before.startTicks !== stat.startTicks;
+    seen.set(pid, { cpuTicks: stat.cpuTicks, startTicks: stat.startTicks, atNs: nowNs });
+    let cpuSeconds: number;
+    let wallSeconds: number;
+    if (before && !reused) {
+      cpuSeconds = (stat.cpuTicks - before.cpuTicks) / hz;
+      wallSeconds = Number(nowNs - before.atNs) / 1e9;
+    } else {
+      if (baselineOnly) return null;
+      // New since the last reading: averaged over its own life so far.
+      cpuSeconds = stat.cpuTicks / hz;
+      wallSeconds = Number.isFinite(uptime) ? uptime - stat.startTicks / hz : Number.NaN;
+    }
+    // Uptime has 10 ms resolution: a process younger than one tick gets one tick of wall time.
+    const cpuPercent = Number.isFinite(wallSeconds) ? (Math.max(0, cpuSeconds) / Math.max(wallSeconds, 1 / hz)) * 100 : 0;
+    return { at, process: label, pid, cpuPercent: Math.round(cpuPercent * 100) / 100, rssBytes: Number(rssKb) * 1024 };
+  }));
+  for (const pid of seen.keys()) if (!live.has(pid)) seen.delete(pid);
+  return results.filter((r): r is DaemonUsageReading => r !== null).sort((a, b) => a.pid - b.pid);
+}
