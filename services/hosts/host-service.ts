@@ -1,4 +1,4 @@
-import { describeTarget, type HostDraft, type HostRecord, type HostView } from '../../shared/model/host.ts';
+import { type HostDraft, type HostRecord, type HostView } from '../../shared/model/host.ts';
 import type { HostFacts } from '../../shared/model/host-facts.ts';
 import type { ConnectResult, LabEvent } from '../../shared/contract/ipc-contract.ts';
 import { LabError } from '../../shared/lab-error.ts';
@@ -195,10 +195,6 @@ export class HostService {
 
   get(id: string): HostView {
     return this.view(this.store.get(id));
-  }
-
-  describe(id: string): string {
-    return describeTarget(this.store.get(id).target);
   }
 }
 
