@@ -3,6 +3,7 @@ import type { LabEvent } from '../shared/contract/ipc-contract.ts';
 import { LabError } from '../shared/lab-error.ts';
 import { runtimePresets } from '../shared/bench/runtime-presets.ts';
 import { runSidecarJson, samplesToCsv, summaryToCsv } from '../shared/csv-export.ts';
+import { daemonUsageToCsv } from '../shared/daemon-usage-csv.ts';
 import { summarizeSamples } from '../shared/stats.ts';
 import { createDispatcher, type Dispatcher, type Handlers } from './api/lab-api.ts';
 import { dataFiles } from './app-paths.ts';
@@ -105,7 +106,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
     'runs:get': async ({ runId }) => {
       const detail = results.getRun(runId);
       if (detail.meta.status === 'running') followIfPossible(runId);
-      return { ...detail, following: runner.isFollowing(runId) };
+      return { ...detail, environment: results.getEnvironment(runId), daemonUsage: results.getDaemonUsage(runId), following: runner.isFollowing(runId) };
     },
     'runs:delete': async ({ runId }) => {
       if (runner.isFollowing(runId)) throw new LabError('invalid-input', 'This run is still being measured: abort it before deleting it.');
@@ -116,6 +117,10 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       const { meta, samples } = results.getRun(runId);
       const base = `runtime-lab-${meta.id}`;
       if (kind === 'samples-csv') return { filename: `${base}-samples.csv`, mimeType: 'text/csv', content: samplesToCsv(meta, samples) };
+      if (kind === 'daemon-usage-csv') {
+        const csv = daemonUsageToCsv(meta, results.getEnvironment(runId), results.getDaemonUsage(runId));
+        return { filename: `${base}-daemon-usage.csv`, mimeType: 'text/csv', content: csv };
+      }
       if (kind === 'summary-csv') return { filename: `${base}-summary.csv`, mimeType: 'text/csv', content: summaryToCsv(meta, summarizeSamples(samples)) };
       return { filename: `${base}-environment.json`, mimeType: 'application/json', content: runSidecarJson(meta) };
     },

@@ -1,9 +1,18 @@
 import { useEffect, useMemo, useState } from 'react';
-import type { RuntimeSpec } from '../../shared/model/plan.ts';
+import {
+  CTR_RUNC_SHIM,
+  DEFAULT_CONTAINERD_ADDRESS,
+  DEFAULT_CONTAINERD_NAMESPACE,
+  DEFAULT_DAEMON_SAMPLE_MS,
+  DEFAULT_DOCKER_HOST,
+  DEFAULT_SNAPSHOTTER,
+  MEASUREMENT_METHODS,
+  type RuntimeSpec,
+} from '../../shared/model/plan.ts';
 import { describeTarget } from '../../shared/model/host.ts';
 import { Icon } from '../components/Icon.tsx';
 import { formatDate } from '../components/bench/bench-format.ts';
-import { buildPlan, flagsText, isPicked } from '../components/bench/plan-draft.ts';
+import { buildPlan, flagsText, isPicked, METHOD_LABELS, useMethodDraft, type DraftErrors, type MethodDraft } from '../components/bench/plan-draft.ts';
 import { RunAnalysis, runtimeNames } from '../components/bench/RunAnalysis.tsx';
 import { RunLog } from '../components/bench/RunLog.tsx';
 import { RunProgress } from '../components/bench/RunProgress.tsx';
@@ -29,6 +38,8 @@ export function BenchmarksPage() {
   const conn = useHosts((s) => s.conn);
   const draft = useRuns((s) => s.draft);
   const setDraft = useRuns((s) => s.setDraft);
+  const methodDraft = useMethodDraft((s) => s.draft);
+  const setMethod = useMethodDraft((s) => s.set);
   const activeRunId = useRuns((s) => s.activeRunId);
   const activeRun = useRuns((s) => (s.activeRunId ? s.runs[s.activeRunId] : undefined));
   const runs = useRuns((s) => s.runs);
@@ -68,7 +79,7 @@ export function BenchmarksPage() {
 
   const specs = presets && presets.hostId === hostId && 'specs' in presets ? presets.specs : NO_SPECS;
   const presetError = presets && presets.hostId === hostId && 'error' in presets ? presets.error : null;
-  const { plan, errors } = useMemo(() => buildPlan(draft, specs), [draft, specs]);
+  const { plan, errors } = useMemo(() => buildPlan(draft, specs, methodDraft), [draft, specs, methodDraft]);
   const running = activeRun !== undefined && !isTerminal(activeRun.phase);
   const busy = starting !== null || running;
   const otherRunning = list.filter((r) => r.status === 'running' && r.id !== activeRunId);
@@ -92,7 +103,11 @@ export function BenchmarksPage() {
       <header className="page__header">
         <div>
           <h1>Benchmarks</h1>
-          <p className="muted">Container startup time, each runtime called directly on the same OCI bundle, interleaved over many iterations.</p>
+          <p className="muted">
+            {methodDraft.method === 'oci-direct'
+              ? 'Container startup time, each runtime called directly on the same OCI bundle, interleaved over many iterations.'
+              : `Container startup time through ${methodDraft.method === 'ctr' ? 'containerd (ctr run)' : 'Docker (docker run)'}, the same workload as an image, interleaved over many iterations, with the daemons’ CPU and memory.`}
+          </p>
         </div>
       </header>
 
@@ -138,9 +153,11 @@ export function BenchmarksPage() {
                   ) : null}
                 </section>
 
+                <MethodSection draft={methodDraft} errors={errors} disabled={busy} onChange={setMethod} />
+
                 <section className="plan-section">
                   <h2 className="plan-section__title">
-                    Runtimes <span className="plan-section__aside">method: OCI direct</span>
+                    Runtimes <span className="plan-section__aside">method: {METHOD_LABELS[methodDraft.method].label}</span>
                   </h2>
                   {presetError ? (
                     <div className="callout callout--bad small" data-testid="bench-presets-error">
@@ -186,6 +203,7 @@ export function BenchmarksPage() {
                                 onChange={(e) => setDraft({ flags: { ...draft.flags, [spec.name]: e.target.value } })}
                               />
                               {flagError ? <span className="field__error">{flagError}</span> : null}
+                              <RuntimeMethodChoice spec={spec} draft={methodDraft} error={errors.methodRuntime?.[spec.name]} disabled={busy || !picked} onChange={setMethod} />
                             </div>
                           </li>
                         );
@@ -283,6 +301,106 @@ export function BenchmarksPage() {
         </main>
       </div>
     </div>
+  );
+}
+
+function MethodSection(props: { draft: MethodDraft; errors: DraftErrors; disabled: boolean; onChange: (patch: Partial<MethodDraft>) => void }) {
+  const { draft, errors, disabled, onChange } = props;
+  const text = (label: string, testId: string, key: 'containerdAddress' | 'containerdNamespace' | 'snapshotter' | 'dockerHost' | 'storageDriver', placeholder: string) => (
+    <label className="field field--grow">
+      <span className="field__label">{label}</span>
+      <input className="mono" spellCheck={false} placeholder={placeholder} value={draft[key]} disabled={disabled} data-testid={testId} onChange={(e) => onChange({ [key]: e.target.value })} />
+    </label>
+  );
+  return (
+    <section className="plan-section" data-testid="bench-method" data-method={draft.method}>
+      <h2 className="plan-section__title">Method</h2>
+      <div className="segmented" role="radiogroup" aria-label="Method">
+        {MEASUREMENT_METHODS.map((m) => (
+          <button
+            key={m}
+            type="button"
+            role="radio"
+            aria-checked={draft.method === m}
+            className={draft.method === m ? 'segmented__item segmented__item--on' : 'segmented__item'}
+            data-testid={`bench-method-${m}`}
+            disabled={disabled}
+            onClick={() => onChange({ method: m })}
+          >
+            <Icon name={m === 'oci-direct' ? 'box' : m === 'ctr' ? 'layers' : 'server'} size={14} />
+            {METHOD_LABELS[m].label}
+          </button>
+        ))}
+      </div>
+      <span className="field__hint">{METHOD_LABELS[draft.method].hint}</span>
+      {draft.method === 'ctr' ? (
+        <div className="form" data-testid="bench-ctr-options">
+          {text('containerd socket', 'bench-containerd-address', 'containerdAddress', DEFAULT_CONTAINERD_ADDRESS)}
+          <div className="field-row">
+            {text('Namespace', 'bench-containerd-namespace', 'containerdNamespace', DEFAULT_CONTAINERD_NAMESPACE)}
+            {text('Snapshotter', 'bench-snapshotter', 'snapshotter', DEFAULT_SNAPSHOTTER)}
+          </div>
+          {errors.containerd ? <span className="field__error">{errors.containerd}</span> : null}
+        </div>
+      ) : null}
+      {draft.method === 'docker' ? (
+        <div className="form" data-testid="bench-docker-options">
+          {text('Docker host', 'bench-docker-host', 'dockerHost', DEFAULT_DOCKER_HOST)}
+          {text('Expected storage driver', 'bench-storage-driver', 'storageDriver', 'any (recorded only)')}
+          <span className="field__hint">When set, the run stops before measuring if dockerd uses another storage driver.</span>
+          {errors.docker ? <span className="field__error">{errors.docker}</span> : null}
+        </div>
+      ) : null}
+      {draft.method !== 'oci-direct' ? (
+        <label className="field">
+          <span className="field__label">Daemon sampling</span>
+          <span className={errors.daemonSample ? 'num-input num-input--bad' : 'num-input'}>
+            <input
+              type="number"
+              min={0}
+              step={50}
+              inputMode="numeric"
+              placeholder={String(DEFAULT_DAEMON_SAMPLE_MS)}
+              value={draft.daemonSampleMs}
+              disabled={disabled}
+              data-testid="bench-daemon-sample"
+              onChange={(e) => onChange({ daemonSampleMs: e.target.value })}
+            />
+            <span className="num-input__unit">ms between CPU/RSS readings of the daemons and shims (0: off)</span>
+          </span>
+          {errors.daemonSample ? <span className="field__error">{errors.daemonSample}</span> : null}
+        </label>
+      ) : null}
+    </section>
+  );
+}
+
+/** The runtime's own choice under ctr (runtime type) or docker (runtime name); nothing for OCI direct. */
+function RuntimeMethodChoice(props: { spec: RuntimeSpec; draft: MethodDraft; error: string | undefined; disabled: boolean; onChange: (patch: Partial<MethodDraft>) => void }) {
+  const { spec, draft, error, disabled, onChange } = props;
+  if (draft.method === 'oci-direct') return null;
+  const ctr = draft.method === 'ctr';
+  // As the agent names it (agent/docker-method.ts): plain runc is dockerd's built-in runtime.
+  const dockerDefault = /(^|\/)runc$/.test(spec.binary) && spec.globalArgs.length === 0 ? 'runc' : `rlab-${spec.name}`;
+  const value = ctr ? (draft.ctrRuntimeType[spec.name] ?? '') : (draft.dockerRuntime[spec.name] ?? '');
+  return (
+    <>
+      <input
+        className="mono"
+        aria-label={ctr ? `containerd runtime type for ${spec.name}` : `Docker runtime name for ${spec.name}`}
+        title={ctr ? `Empty: ${CTR_RUNC_SHIM} with --runc-binary ${spec.binary}` : `Empty: ${dockerDefault} ${dockerDefault === 'runc' ? '(built in)' : '(registered in daemon.json for the run only)'}`}
+        placeholder={ctr ? `--runtime ${CTR_RUNC_SHIM} (runc shim → ${spec.binary})` : `--runtime ${dockerDefault}${dockerDefault === 'runc' ? '' : ' (registered for the run)'}`}
+        spellCheck={false}
+        disabled={disabled}
+        value={value}
+        data-testid={ctr ? 'bench-runtime-ctr-type' : 'bench-runtime-docker-name'}
+        onChange={(e) =>
+          ctr ? onChange({ ctrRuntimeType: { ...draft.ctrRuntimeType, [spec.name]: e.target.value } }) : onChange({ dockerRuntime: { ...draft.dockerRuntime, [spec.name]: e.target.value } })
+        }
+      />
+      {spec.lifecycle === 'create-start' ? <span className="field__hint field__hint--warn">Has no `run`: under {draft.method} it needs a shim or daemon runtime that drives it.</span> : null}
+      {error ? <span className="field__error">{error}</span> : null}
+    </>
   );
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HostFacts } from './host-facts.ts';
 import { MeasurementMethod, Plan } from './plan.ts';
-import { BundleInfo, RuntimeVersion, Sample } from './run-record.ts';
+import { BundleInfo, DaemonUsageReading, EnvironmentInfo, RuntimeVersion, Sample } from './run-record.ts';
 
 // A run as the results store keeps it: everything needed to read its samples later
 // without the host — what was asked (plan), where (host facts), with what (runtime
@@ -59,5 +59,16 @@ export const RunListItem = z.object({
 });
 export type RunListItem = z.infer<typeof RunListItem>;
 
-export const RunDetail = z.object({ meta: RunMeta, samples: z.array(Sample) });
+export const RunDetail = z.object({
+  meta: RunMeta,
+  samples: z.array(Sample),
+  /**
+   * The agent's `environment` event (methods ctr and docker; newer agents for oci-direct
+   * too): null until it arrived, or for runs recorded before it existed. Optional so that
+   * details written without it stay valid.
+   */
+  environment: EnvironmentInfo.nullable().optional(),
+  /** Daemon and shim CPU/RSS readings in time order (methods ctr and docker); absent or empty when none. */
+  daemonUsage: z.array(DaemonUsageReading).optional(),
+});
 export type RunDetail = z.infer<typeof RunDetail>;

@@ -1,9 +1,11 @@
 import type { ReactNode } from 'react';
 import type { RunMeta } from '../../../shared/model/run.ts';
+import type { EnvironmentInfo } from '../../../shared/model/run-record.ts';
 import { formatBytes } from '../format.ts';
 import { runtimeColor } from '../charts/palette.ts';
 import { Icon, type IconName } from '../Icon.tsx';
 import { formatDate, formatDuration, joinArgs } from './bench-format.ts';
+import { useRunExtras } from './run-extras.ts';
 
 // Where and with what a run measured: the host as inspected at its start, the runtimes'
 // versions and flags, the workload bundle, and the plan (order and seed included) —
@@ -34,6 +36,8 @@ function EnvCard({ title, icon, children, testId }: { title: string; icon: IconN
 
 export function EnvironmentView({ meta }: { meta: RunMeta }) {
   const { facts, plan, bundle } = meta;
+  const extras = useRunExtras(meta.id, meta.status === 'running', `${meta.status}\n${meta.finishedAt ?? ''}`);
+  const environment = extras?.environment ?? null;
   const duration = meta.finishedAt ? Date.parse(meta.finishedAt) - Date.parse(meta.startedAt) : Number.NaN;
   return (
     <div className="env" data-testid="run-environment">
@@ -154,6 +158,188 @@ export function EnvironmentView({ meta }: { meta: RunMeta }) {
           </tbody>
         </table>
       </section>
+
+      {environment ? (
+        <RecordedEnvironment environment={environment} />
+      ) : plan.method !== 'oci-direct' ? (
+        <p className="muted small env-card--wide" data-testid="env-recorded-missing">
+          {meta.status === 'running' ? 'The agent has not reported the run’s environment yet.' : 'No environment was recorded for this run (an older agent, or the run ended before measuring).'}
+        </p>
+      ) : null}
     </div>
+  );
+}
+
+function Status({ value }: { value: string | null }) {
+  if (value === null) return <span className="muted">unknown</span>;
+  return value === 'ok' ? <span className="muted">({value})</span> : <span className="bad-text">({value})</span>;
+}
+
+/** The agent's `environment` event: what the run depended on besides the runtimes' binaries, as found on the host. */
+function RecordedEnvironment({ environment: env }: { environment: EnvironmentInfo }) {
+  const { containerd, docker, image } = env;
+  return (
+    <>
+      <EnvCard title={`Method: ${env.method}`} icon="layers" testId="env-method">
+        <dl className="kv-list">
+          <Kv label="Kernel" mono>
+            {env.kernel ?? <span className="muted">unknown</span>}
+          </Kv>
+          <Kv label="cgroups" testId="env-cgroup-recorded">
+            {env.cgroup.mode} <span className="muted">· driver</span> <span className="mono">{env.cgroup.driver ?? 'unknown'}</span>
+          </Kv>
+          {env.timing ? (
+            <Kv label="Timer" testId="env-timing">
+              {env.timing}
+            </Kv>
+          ) : null}
+          {containerd ? (
+            <>
+              <Kv label="Snapshotter" mono testId="env-snapshotter">
+                {containerd.snapshotter} <Status value={containerd.snapshotterStatus} />
+                {containerd.snapshotterError ? <span className="bad-text small"> {containerd.snapshotterError}</span> : null}
+              </Kv>
+              <Kv label="Namespace" mono>
+                {containerd.namespace}
+              </Kv>
+              <Kv label="Address" mono>
+                {containerd.address}
+              </Kv>
+              <Kv label="Snapshotters" mono testId="env-snapshotters">
+                {Object.entries(containerd.snapshotters).length > 0
+                  ? Object.entries(containerd.snapshotters)
+                      .map(([name, status]) => `${name} (${status})`)
+                      .join(', ')
+                  : '—'}
+              </Kv>
+              <Kv label="Shim v1" mono>
+                {containerd.legacyRuntimeV1 ?? <span className="muted">not present</span>}
+              </Kv>
+            </>
+          ) : null}
+          {docker ? (
+            <>
+              <Kv label="Storage" mono testId="env-storage-driver">
+                {docker.storageDriver ?? 'unknown'}
+                {docker.expectedStorageDriver ? <span className="muted"> (expected {docker.expectedStorageDriver})</span> : null}
+              </Kv>
+              <Kv label="dockerd" mono>
+                {docker.serverVersion ?? 'unknown'}
+              </Kv>
+              <Kv label="Host" mono>
+                {docker.host}
+              </Kv>
+              <Kv label="daemon.json" mono>
+                {docker.daemonJson}
+              </Kv>
+              <Kv label="cgroups" mono>
+                {docker.cgroupDriver ?? 'unknown'} · v{docker.cgroupVersion ?? '?'}
+              </Kv>
+              <Kv label="Default rt" mono>
+                {docker.defaultRuntime ?? 'unknown'}
+              </Kv>
+              <Kv label="Network" mono>
+                {docker.network}
+              </Kv>
+            </>
+          ) : null}
+        </dl>
+      </EnvCard>
+
+      <section className="card env-card" data-testid="env-components">
+        <header className="card__header">
+          <Icon name="list" size={16} />
+          <h3>Components</h3>
+        </header>
+        <table className="data-table">
+          <thead>
+            <tr>
+              <th>Component</th>
+              <th>Version</th>
+            </tr>
+          </thead>
+          <tbody>
+            {env.components.map((c) => (
+              <tr key={`${c.component}\n${c.detail ?? ''}`} data-testid="env-component" data-component={c.component}>
+                <td className="mono strong">{c.component}</td>
+                <td className="mono">
+                  {c.version ?? <span className="muted">did not answer</span>}
+                  {c.detail ? <div className="muted small">{c.detail}</div> : null}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+
+      {image ? (
+        <EnvCard title="Workload image" icon="box" testId="env-image">
+          <dl className="kv-list">
+            <Kv label="Ref" mono>
+              {image.ref}
+            </Kv>
+            <Kv label="Config" mono testId="env-image-config">
+              <span className="digest">{image.configDigest}</span>
+            </Kv>
+            <Kv label="Layer" mono>
+              <span className="digest">{image.layerDiffId}</span>
+            </Kv>
+            {image.manifestDigest ? (
+              <Kv label="Manifest" mono>
+                <span className="digest">{image.manifestDigest}</span>
+              </Kv>
+            ) : null}
+            <Kv label="Archive" mono>
+              <span className="digest">{image.archiveSha256}</span>
+            </Kv>
+            <Kv label="Imported" mono>
+              {image.importedWith}
+            </Kv>
+            <Kv label="Command" mono>
+              {joinArgs(image.command)}
+            </Kv>
+          </dl>
+        </EnvCard>
+      ) : (
+        <span />
+      )}
+
+      <section className="card env-card env-card--wide" data-testid="env-invocations">
+        <header className="card__header">
+          <Icon name="terminal" size={16} />
+          <h3>Exact commands</h3>
+          <span className="card__badge muted small">one measured iteration per runtime, the container id shown as &lt;id&gt;</span>
+        </header>
+        <table className="data-table">
+          <thead>
+            <tr>
+              <th>Runtime</th>
+              <th>Command</th>
+              <th>{env.method === 'docker' ? 'Runtime name' : 'Runtime type'}</th>
+              <th>OCI binary and flags</th>
+              <th>cgroup driver</th>
+            </tr>
+          </thead>
+          <tbody>
+            {env.runtimes.map((r) => (
+              <tr key={r.runtime} data-testid="env-invocation" data-runtime={r.runtime}>
+                <td className="mono strong">{r.runtime}</td>
+                <td className="mono small" data-testid="env-invocation-argv">
+                  {joinArgs(r.argv)}
+                </td>
+                <td className="mono">
+                  {r.runtimeType}
+                  {r.registeredByRuntimeLab ? <span className="muted small"> (registered for this run)</span> : null}
+                </td>
+                <td className="mono">
+                  {r.ociBinary ?? <span className="muted">—</span>} {r.ociArgs.length > 0 ? joinArgs(r.ociArgs) : null}
+                </td>
+                <td className="mono">{r.cgroupDriver ?? <span className="muted">—</span>}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </section>
+    </>
   );
 }

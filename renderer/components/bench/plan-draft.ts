@@ -1,4 +1,5 @@
-import { Plan, type RuntimeSpec } from '../../../shared/model/plan.ts';
+import { create } from 'zustand';
+import { CTR_RUNC_SHIM, CTR_RUNTIME_TYPE, Plan, type MeasurementMethod, type RuntimeSpec } from '../../../shared/model/plan.ts';
 import type { BenchDraft } from '../../store/runs-store.ts';
 import { hasOpenQuote, joinArgs, splitArgs } from './bench-format.ts';
 
@@ -6,8 +7,54 @@ import { hasOpenQuote, joinArgs, splitArgs } from './bench-format.ts';
 // plan through the same schema main validates with, so "Run" is only offered for a plan
 // main will accept.
 
-export type DraftErrors = Partial<Record<'runtimes' | 'iterations' | 'warmups' | 'timeout' | 'seed' | 'plan', string>> & {
+export type DraftErrors = Partial<Record<'runtimes' | 'iterations' | 'warmups' | 'timeout' | 'seed' | 'plan' | 'containerd' | 'docker' | 'daemonSample', string>> & {
   flags?: Record<string, string>;
+  /** Runtime name → what is wrong with its per-method choice (ctr runtime type, docker runtime name). */
+  methodRuntime?: Record<string, string>;
+};
+
+/**
+ * How the runtimes are reached, as typed: the method and its options. Text fields left
+ * empty mean the documented default (shown as placeholders), so a plan only carries what
+ * the user chose. Kept beside BenchDraft (same lifetime: the app session).
+ */
+export interface MethodDraft {
+  method: MeasurementMethod;
+  containerdAddress: string;
+  containerdNamespace: string;
+  snapshotter: string;
+  dockerHost: string;
+  /** The storage driver the comparison expects dockerd to use ('' = no expectation). */
+  storageDriver: string;
+  /** Daemon CPU/RSS sampling interval in ms, as typed ('' = default, 0 = off). */
+  daemonSampleMs: string;
+  /** Runtime name → `ctr run --runtime` type as typed ('' = the runc shim with this binary). */
+  ctrRuntimeType: Record<string, string>;
+  /** Runtime name → docker runtime name as typed ('' = registered under the runtime's own name). */
+  dockerRuntime: Record<string, string>;
+}
+
+export const DEFAULT_METHOD_DRAFT: MethodDraft = {
+  method: 'oci-direct',
+  containerdAddress: '',
+  containerdNamespace: '',
+  snapshotter: '',
+  dockerHost: '',
+  storageDriver: '',
+  daemonSampleMs: '',
+  ctrRuntimeType: {},
+  dockerRuntime: {},
+};
+
+export const useMethodDraft = create<{ draft: MethodDraft; set(patch: Partial<MethodDraft>): void }>()((set) => ({
+  draft: DEFAULT_METHOD_DRAFT,
+  set: (patch) => set((s) => ({ draft: { ...s.draft, ...patch } })),
+}));
+
+export const METHOD_LABELS: Record<MeasurementMethod, { label: string; hint: string }> = {
+  'oci-direct': { label: 'OCI direct', hint: 'Each runtime binary runs the same OCI bundle itself, as in `time runc run`: no daemon in the path.' },
+  ctr: { label: 'ctr', hint: 'containerd starts each container (`ctr run --rm`) through a shim: the daemon and the shim are part of what is measured.' },
+  docker: { label: 'docker', hint: 'dockerd starts each container (`docker run --rm`) on top of containerd: the whole Docker path is measured.' },
 };
 
 export function isPicked(draft: BenchDraft, name: string): boolean {
@@ -24,7 +71,63 @@ function intIn(text: string, min: number, max: number): number | null {
   return Number.isSafeInteger(n) && n >= min && n <= max ? n : null;
 }
 
-export function buildPlan(draft: BenchDraft, presets: readonly RuntimeSpec[]): { plan: Plan | null; errors: DraftErrors } {
+const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** The runtime as the chosen method selects it: ctr's runtime type, docker's runtime name. */
+function withMethodOptions(spec: RuntimeSpec, method: MethodDraft, errors: DraftErrors): RuntimeSpec {
+  if (method.method === 'ctr') {
+    const type = (method.ctrRuntimeType[spec.name] ?? '').trim();
+    if (type === '' || type === CTR_RUNC_SHIM) return spec;
+    if (!CTR_RUNTIME_TYPE.test(type)) {
+      errors.methodRuntime = { ...errors.methodRuntime, [spec.name]: 'A containerd runtime type: io.containerd.<name>.v<N>.' };
+      return spec;
+    }
+    return { ...spec, ctr: { runtimeType: type } };
+  }
+  if (method.method === 'docker') {
+    const name = (method.dockerRuntime[spec.name] ?? '').trim();
+    if (name === '') return spec;
+    if (!RUNTIME_NAME.test(name)) {
+      errors.methodRuntime = { ...errors.methodRuntime, [spec.name]: 'Letters, digits, dot, dash or underscore.' };
+      return spec;
+    }
+    return { ...spec, docker: { runtime: name } };
+  }
+  return spec;
+}
+
+/** The plan-level options of the chosen method, only what was typed. */
+function methodOptions(method: MethodDraft, errors: DraftErrors): Partial<Plan> {
+  const out: Partial<Plan> = {};
+  if (method.method === 'oci-direct') return out;
+  const sample = method.daemonSampleMs.trim();
+  if (sample !== '') {
+    const n = intIn(sample, 0, 60_000);
+    if (n === null || (n !== 0 && n < 50)) errors.daemonSample = 'Milliseconds from 50 to 60,000, or 0 for none.';
+    else out.daemonSampleMs = n;
+  }
+  if (method.method === 'ctr') {
+    const address = method.containerdAddress.trim();
+    const namespace = method.containerdNamespace.trim();
+    const snapshotter = method.snapshotter.trim();
+    out.containerd = {
+      ...(address ? { address } : {}),
+      ...(namespace ? { namespace } : {}),
+      ...(snapshotter ? { snapshotter } : {}),
+    };
+  } else {
+    const host = method.dockerHost.trim();
+    const storageDriver = method.storageDriver.trim();
+    out.docker = { ...(host ? { host } : {}), ...(storageDriver ? { storageDriver } : {}) };
+  }
+  return out;
+}
+
+export function buildPlan(
+  draft: BenchDraft,
+  presets: readonly RuntimeSpec[],
+  method: MethodDraft = DEFAULT_METHOD_DRAFT,
+): { plan: Plan | null; errors: DraftErrors } {
   const errors: DraftErrors = {};
   const runtimes: RuntimeSpec[] = [];
   for (const preset of presets) {
@@ -34,7 +137,7 @@ export function buildPlan(draft: BenchDraft, presets: readonly RuntimeSpec[]): {
       errors.flags = { ...errors.flags, [preset.name]: 'A quote is not closed.' };
       continue;
     }
-    runtimes.push({ ...preset, globalArgs: splitArgs(text) });
+    runtimes.push(withMethodOptions({ ...preset, globalArgs: splitArgs(text) }, method, errors));
   }
   if (runtimes.length === 0) errors.runtimes = 'Pick at least one runtime.';
 
@@ -52,10 +155,12 @@ export function buildPlan(draft: BenchDraft, presets: readonly RuntimeSpec[]): {
     if (parsed === null) errors.seed = 'A whole number from 0 to 2147483647, or empty for a fresh one.';
     else seed = parsed;
   }
+  const options = methodOptions(method, errors);
   if (Object.keys(errors).length > 0 || iterations === null || warmups === null) return { plan: null, errors };
 
   const result = Plan.safeParse({
-    method: 'oci-direct',
+    method: method.method,
+    ...options,
     runtimes,
     workload: 'hello',
     iterations,
@@ -64,6 +169,18 @@ export function buildPlan(draft: BenchDraft, presets: readonly RuntimeSpec[]): {
     ...(seed === undefined ? {} : { seed }),
     timeoutMs,
   });
-  if (!result.success) return { plan: null, errors: { plan: result.error.issues.map((i) => i.message).join('; ') } };
+  if (!result.success) {
+    // Method options are checked by the schema itself: say which field, where it is typed.
+    const byField: DraftErrors = {};
+    const rest: string[] = [];
+    for (const issue of result.error.issues) {
+      const [first, second] = issue.path;
+      const field = first === 'containerd' ? 'containerd' : first === 'docker' ? 'docker' : first === 'daemonSampleMs' ? 'daemonSample' : null;
+      const message = second === undefined ? issue.message : `${String(second)}: ${issue.message}`;
+      if (field) byField[field] = byField[field] ? `${byField[field]}; ${message}` : message;
+      else rest.push(issue.message);
+    }
+    return { plan: null, errors: { ...byField, ...(rest.length > 0 ? { plan: rest.join('; ') } : {}) } };
+  }
   return { plan: result.data, errors };
 }

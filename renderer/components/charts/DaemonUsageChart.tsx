@@ -1,0 +1,257 @@
+import { useEffect, useMemo, useRef, type RefObject } from 'react';
+import type { Chart, ChartDataset, Plugin, TooltipItem } from 'chart.js';
+import type { DaemonUsageReading, Sample } from '../../../shared/model/run-record.ts';
+import { formatBytes } from '../format.ts';
+import { withAlpha } from './palette.ts';
+import { registerCharts } from './register.ts';
+
+// The daemons' and shims' CPU and memory while the containers were started: CPU % of one
+// CPU per process (solid, left axis) and RSS (dashed, right axis), against seconds since
+// the run started — the same clock as the iterations, whose warm-up span is shaded and
+// whose measured span is marked, so "containerd at 20 %" reads next to the latency series.
+// Processes of one kind (every containerd-shim-runc-v2, one per container) are summed at
+// each reading.
+
+export interface UsagePoint {
+  x: number;
+  y: number;
+}
+
+type UsageDataset = ChartDataset<'line', UsagePoint[]> & { rlabProcess: string; rlabKind: 'cpu' | 'rss' };
+
+/** One colour per process kind, apart from the runtime palette (these are not runtimes). */
+const PROCESS_COLORS: Record<string, string> = {
+  containerd: '#0f766e',
+  dockerd: '#6d28d9',
+  crio: '#1d4ed8',
+  conmon: '#475569',
+  'runsc-sandbox': '#be123c',
+  'runsc-gofer': '#db2777',
+  runsc: '#4d7c0f',
+};
+const SHIM_COLOR = '#b45309';
+const OTHER_COLORS = ['#0369a1', '#65a30d', '#a16207', '#7c3aed'];
+
+export function processColor(process: string, index: number): string {
+  if (PROCESS_COLORS[process]) return PROCESS_COLORS[process];
+  if (process.startsWith('containerd-shim')) return SHIM_COLOR;
+  return OTHER_COLORS[index % OTHER_COLORS.length] ?? '#0369a1';
+}
+
+/** The processes in a stable order: daemons first, then shims, then the rest, by name. */
+export function usageProcesses(readings: readonly DaemonUsageReading[]): string[] {
+  const rank = (p: string) => (p === 'containerd' || p === 'dockerd' || p === 'crio' ? 0 : p.startsWith('containerd-shim') || p === 'conmon' ? 1 : 2);
+  return [...new Set(readings.map((r) => r.process))].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+export interface UsageSeries {
+  process: string;
+  cpu: UsagePoint[];
+  /** MiB. */
+  rss: UsagePoint[];
+  peakCpu: number;
+  meanCpu: number;
+  peakRssBytes: number;
+}
+
+/** Per process kind: readings at the same instant summed over its pids, x in seconds since `startMs`. */
+export function usageSeries(readings: readonly DaemonUsageReading[], startMs: number): UsageSeries[] {
+  const byProcess = new Map<string, Map<string, { cpu: number; rss: number }>>();
+  for (const r of readings) {
+    let at = byProcess.get(r.process);
+    if (!at) byProcess.set(r.process, (at = new Map()));
+    const cell = at.get(r.at) ?? { cpu: 0, rss: 0 };
+    cell.cpu += r.cpuPercent;
+    cell.rss += r.rssBytes;
+    at.set(r.at, cell);
+  }
+  return usageProcesses(readings).map((process) => {
+    const points = [...(byProcess.get(process) ?? new Map<string, { cpu: number; rss: number }>()).entries()]
+      .map(([at, v]) => ({ x: (Date.parse(at) - startMs) / 1000, ...v }))
+      .filter((p) => Number.isFinite(p.x))
+      .sort((a, b) => a.x - b.x);
+    const cpu = points.map((p) => ({ x: p.x, y: p.cpu }));
+    return {
+      process,
+      cpu,
+      rss: points.map((p) => ({ x: p.x, y: p.rss / (1024 * 1024) })),
+      peakCpu: Math.max(0, ...points.map((p) => p.cpu)),
+      meanCpu: points.length > 0 ? points.reduce((n, p) => n + p.cpu, 0) / points.length : 0,
+      peakRssBytes: Math.max(0, ...points.map((p) => p.rss)),
+    };
+  });
+}
+
+interface Phases {
+  /** Seconds since the start: first sample, first measured sample, end of the last sample. */
+  first: number | null;
+  measured: number | null;
+  last: number | null;
+}
+
+function phasesOf(samples: readonly Sample[], startMs: number): Phases {
+  let first: number | null = null;
+  let measured: number | null = null;
+  let last: number | null = null;
+  for (const s of samples) {
+    const t = (Date.parse(s.startedAt) - startMs) / 1000;
+    if (!Number.isFinite(t)) continue;
+    if (first === null || t < first) first = t;
+    if (!s.warmup && (measured === null || t < measured)) measured = t;
+    const end = t + s.durationMs / 1000;
+    if (last === null || end > last) last = end;
+  }
+  return { first, measured, last };
+}
+
+/** Shades the warm-up span and marks the measured span, on the iterations' own clock. */
+function phaseBands(phases: RefObject<Phases>): Plugin<'line'> {
+  return {
+    id: 'rlabUsagePhases',
+    beforeDatasetsDraw(chart) {
+      const x = chart.scales.x;
+      const area = chart.chartArea;
+      const { first, measured, last } = phases.current;
+      if (!x || !area || first === null) return;
+      const px = (v: number) => Math.min(area.right, Math.max(area.left, x.getPixelForValue(v)));
+      const { ctx } = chart;
+      ctx.save();
+      ctx.font = '600 10.5px system-ui, sans-serif';
+      ctx.textBaseline = 'top';
+      ctx.textAlign = 'left';
+      if (measured !== null && measured > first) {
+        const left = px(first);
+        const right = px(measured);
+        ctx.fillStyle = 'rgba(107, 114, 128, 0.07)';
+        ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
+        ctx.fillStyle = 'rgba(107, 114, 128, 0.75)';
+        if (right - left > 46) ctx.fillText('WARM-UP', left + 6, area.top + 6);
+      }
+      if (measured !== null) {
+        const left = px(measured);
+        const right = px(last ?? measured);
+        ctx.strokeStyle = 'rgba(51, 85, 209, 0.35)';
+        ctx.setLineDash([3, 3]);
+        ctx.lineWidth = 1;
+        for (const at of [left, right]) {
+          ctx.beginPath();
+          ctx.moveTo(at, area.top);
+          ctx.lineTo(at, area.bottom);
+          ctx.stroke();
+        }
+        ctx.fillStyle = 'rgba(51, 85, 209, 0.7)';
+        if (right - left > 70) ctx.fillText('MEASURED', left + 6, area.top + 6);
+      }
+      ctx.restore();
+    },
+  };
+}
+
+export interface DaemonUsageChartProps {
+  readings: readonly DaemonUsageReading[];
+  /** The clock's origin (ISO): x = seconds since then. */
+  startedAt: string;
+  /** The run's samples, for the warm-up and measured spans (read with `rev`). */
+  samples: readonly Sample[];
+  rev: number;
+  chartRef: RefObject<Chart | null>;
+  height?: number;
+}
+
+export function DaemonUsageChart(props: DaemonUsageChartProps) {
+  const { readings, startedAt, samples, rev, chartRef, height = 260 } = props;
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const own = useRef<Chart<'line', UsagePoint[]> | null>(null);
+  const startMs = Date.parse(startedAt);
+  const phases = useRef<Phases>({ first: null, measured: null, last: null });
+  const series = useMemo(() => usageSeries(readings, startMs), [readings, startMs]);
+  const processesKey = series.map((s) => s.process).join('\n');
+
+  useEffect(() => {
+    const el = canvas.current;
+    if (!el) return;
+    const ChartJs = registerCharts();
+    const chart = new ChartJs<'line', UsagePoint[]>(el, {
+      type: 'line',
+      data: { datasets: [] },
+      plugins: [phaseBands(phases)],
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        parsing: false,
+        normalized: true,
+        interaction: { mode: 'nearest', intersect: false, axis: 'x' },
+        layout: { padding: { top: 4, right: 8 } },
+        elements: { line: { tension: 0 }, point: { radius: 0, hitRadius: 5, hoverRadius: 3 } },
+        scales: {
+          x: { type: 'linear', min: 0, title: { display: true, text: 'seconds since measuring began' }, grid: { display: false } },
+          cpu: { type: 'linear', position: 'left', beginAtZero: true, title: { display: true, text: 'CPU (% of one CPU)' }, ticks: { callback: (v) => `${Number(v)} %` } },
+          rss: {
+            type: 'linear',
+            position: 'right',
+            beginAtZero: true,
+            title: { display: true, text: 'RSS (MiB)' },
+            grid: { drawOnChartArea: false },
+          },
+        },
+        plugins: {
+          legend: { display: false },
+          decimation: { enabled: true, algorithm: 'min-max' },
+          tooltip: {
+            callbacks: {
+              title: (items) => {
+                const item = items[0];
+                return item ? `${(item.raw as UsagePoint).x.toFixed(2)} s` : '';
+              },
+              label: (item: TooltipItem<'line'>) => {
+                const ds = item.dataset as UsageDataset;
+                const p = item.raw as UsagePoint;
+                return ds.rlabKind === 'cpu' ? ` ${ds.rlabProcess}: ${p.y.toFixed(1)} % CPU` : ` ${ds.rlabProcess}: ${p.y.toFixed(1)} MiB RSS`;
+              },
+            },
+          },
+        },
+      },
+    });
+    own.current = chart;
+    chartRef.current = chart as unknown as Chart;
+    return () => {
+      chart.destroy();
+      own.current = null;
+      if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
+    };
+  }, [chartRef]);
+
+  // The series: rebuilt on each new batch of readings (a few thousand points at most per process).
+  useEffect(() => {
+    const chart = own.current;
+    if (!chart) return;
+    const datasets: UsageDataset[] = [];
+    series.forEach((s, i) => {
+      const color = processColor(s.process, i);
+      datasets.push({ label: `${s.process} CPU`, data: s.cpu, yAxisID: 'cpu', borderColor: color, backgroundColor: withAlpha(color, 0.12), borderWidth: 1.75, fill: false, rlabProcess: s.process, rlabKind: 'cpu', order: 1 });
+      datasets.push({ label: `${s.process} RSS`, data: s.rss, yAxisID: 'rss', borderColor: withAlpha(color, 0.75), backgroundColor: color, borderDash: [5, 4], borderWidth: 1.25, rlabProcess: s.process, rlabKind: 'rss', order: 2 });
+    });
+    chart.data.datasets = datasets;
+    chart.update('none');
+  }, [series]);
+
+  // The iterations' spans, on the same clock.
+  useEffect(() => {
+    phases.current = phasesOf(samples, startMs);
+    own.current?.update('none');
+    // rev: the samples array grows in place.
+  }, [samples, rev, startMs]);
+
+  return (
+    <div className="chart-box" style={{ height }} data-testid="daemon-usage-chart" data-processes={processesKey.split('\n').filter(Boolean).join(',')} data-readings={readings.length}>
+      <canvas ref={canvas} role="img" aria-label="CPU and memory of the daemons and shims over the run" />
+    </div>
+  );
+}
+
+/** Peak RSS as text, for the legend. */
+export function formatPeakRss(bytes: number): string {
+  return formatBytes(bytes);
+}
