@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CTR_LEGACY_V1, CTR_RUNC_SHIM, DEFAULT_DAEMON_SAMPLE_MS, resolveContainerdOptions, shimBinary, type Plan, type RuntimeSpec } from '../shared/model/plan.ts';
 import type { AgentEvent, ComponentVersion, EnvironmentInfo, RuntimeInvocation, Sample } from '../shared/model/run-record.ts';
 import { prepareBundle, type PreparedBundle } from './bundle.ts';
-import { startDaemonSampler, type DaemonSampler } from './daemon-sampler.ts';
+import { startDaemonSampler, type DaemonSampler, type SamplerScope } from './daemon-sampler.ts';
 import { containerId, type OciDirectRun } from './oci-direct.ts';
 import { preparePreciseTimer, type PreciseTimer } from './precise-timer.ts';
 import { buildRunOrder } from './run-order.ts';
@@ -101,7 +101,7 @@ export async function runCtr(run: MethodRun): Promise<'completed' | 'aborted'> {
     emit({ type: 'environment', environment: environment(image) });
     if (signal.aborted) return 'aborted';
 
-    sampler = startSampler(plan, emit);
+    sampler = startSampler(plan, emit, { containerdSocket: options.address, dockerSocket: null, shimNamespaces: [options.namespace] });
     const byName = new Map(invocations.map((i) => [i.runtime, i]));
     return await measureLoop(run, scratchDir, {
       timer,
@@ -271,9 +271,9 @@ export async function runtimeVersions(plan: Plan, options: { timeoutMs: number; 
   }));
 }
 
-export function startSampler(plan: Plan, emit: (event: AgentEvent) => void): DaemonSampler | null {
+export function startSampler(plan: Plan, emit: (event: AgentEvent) => void, scope: SamplerScope): DaemonSampler | null {
   const intervalMs = plan.daemonSampleMs ?? DEFAULT_DAEMON_SAMPLE_MS;
-  return intervalMs > 0 ? startDaemonSampler({ intervalMs, emit }) : null;
+  return intervalMs > 0 ? startDaemonSampler({ intervalMs, emit, scope }) : null;
 }
 
 export interface LoopHooks {

@@ -17,8 +17,22 @@ import type { AgentEvent, DaemonUsageReading } from '../shared/model/run-record.
 // Reads are asynchronous (libuv's thread pool), so the agent's event loop — which times
 // the measured commands' exits — is never blocked by a /proc scan.
 
+/**
+ * Which processes belong to the run. A host (or a CI box) may run other containerds,
+ * dockerds and shims; counting them would put someone else's CPU on this run's chart.
+ */
+export interface SamplerScope {
+  /** The containerd socket the run talks to (ctr), or null to take the one dockerd names. */
+  containerdSocket: string | null;
+  /** The dockerd socket (docker method), or null. */
+  dockerSocket: string | null;
+  /** containerd namespaces whose shims are the run's (ctr: the plan's; docker: "moby"). */
+  shimNamespaces: readonly string[];
+}
+
 export interface DaemonSamplerOptions {
   intervalMs: number;
+  scope: SamplerScope;
   /** Readings batched into one `daemon-usage` event (4 × 250 ms: one event a second). */
   readingsPerEvent?: number;
   emit: (event: AgentEvent) => void;
@@ -33,6 +47,7 @@ export interface DaemonSampler {
 
 interface ProcStat {
   pid: number;
+  ppid: number;
   comm: string;
   state: string;
   cpuTicks: number;
@@ -79,7 +94,7 @@ export function parseStat(pid: number, text: string): ProcStat | null {
   const stime = Number(fields[12]);
   const start = Number(fields[19]);
   if (![utime, stime, start].every(Number.isFinite)) return null;
-  return { pid, comm: text.slice(open + 1, close), state: fields[0] ?? '?', cpuTicks: utime + stime, startTicks: start };
+  return { pid, ppid: Number(fields[1]), comm: text.slice(open + 1, close), state: fields[0] ?? '?', cpuTicks: utime + stime, startTicks: start };
 }
 
 let clockTicksPerSecond: number | undefined;
@@ -118,7 +133,7 @@ export function startDaemonSampler(options: DaemonSamplerOptions): DaemonSampler
   const tick = async (): Promise<void> => {
     let readings: DaemonUsageReading[];
     try {
-      readings = await readOnce(proc, hz, seen, first);
+      readings = await readOnce(proc, hz, seen, first, options.scope);
     } catch (err) {
       if (!warned) {
         warned = true;
@@ -154,32 +169,96 @@ export function startDaemonSampler(options: DaemonSamplerOptions): DaemonSampler
   };
 }
 
-async function readOnce(proc: string, hz: number, seen: Map<number, Seen>, baselineOnly: boolean): Promise<DaemonUsageReading[]> {
+const DEFAULT_CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
+const DEFAULT_DOCKER_SOCKET = '/run/docker.sock';
+
+/** "unix:///var/run/x.sock" and "/var/run/x.sock" name the same socket as "/run/x.sock". */
+function socketPath(address: string): string {
+  return address.replace(/^unix:\/\//, '').replace(/^\/var\/run\//, '/run/');
+}
+
+/** The value after any of `flags` in an argv (`--flag value` or `--flag=value`). */
+function flagValue(argv: readonly string[], flags: readonly string[]): string | null {
+  for (const [i, arg] of argv.entries()) {
+    if (flags.includes(arg)) return argv[i + 1] ?? null;
+    const eq = flags.find((f) => arg.startsWith(`${f}=`));
+    if (eq) return arg.slice(eq.length + 1);
+  }
+  return null;
+}
+
+interface Candidate {
+  stat: ProcStat;
+  label: string;
+  argv: string[];
+  rssKb: string;
+}
+
+/** Daemons by the socket they serve, shims by namespace, runsc and friends by descent from a counted shim. */
+function inScope(candidates: Map<number, Candidate>, parents: Map<number, number>, scope: SamplerScope): Set<number> {
+  const dockerd = [...candidates.values()].find((c) => c.label === 'dockerd' && scope.dockerSocket !== null &&
+    socketPath(flagValue(c.argv, ['-H', '--host']) ?? DEFAULT_DOCKER_SOCKET) === socketPath(scope.dockerSocket));
+  const containerdSocket = scope.containerdSocket ?? (dockerd ? flagValue(dockerd.argv, ['--containerd']) ?? DEFAULT_CONTAINERD_SOCKET : null);
+  const counted = new Set<number>();
+  const shims = new Set<number>();
+  for (const [pid, c] of candidates) {
+    if (c.label === 'dockerd' && c === dockerd) counted.add(pid);
+    if (c.label === 'containerd' && containerdSocket !== null &&
+      socketPath(flagValue(c.argv, ['--address', '-a']) ?? DEFAULT_CONTAINERD_SOCKET) === socketPath(containerdSocket)) counted.add(pid);
+    if (c.label.startsWith('containerd-shim') && scope.shimNamespaces.includes(flagValue(c.argv, ['-namespace', '--namespace']) ?? '')) {
+      counted.add(pid);
+      shims.add(pid);
+    }
+  }
+  for (const pid of candidates.keys()) {
+    if (counted.has(pid)) continue;
+    // Walk up at most a few generations: sandbox and gofer sit under runsc under the shim.
+    for (let p = parents.get(pid), depth = 0; p !== undefined && p > 1 && depth < 8; p = parents.get(p), depth += 1) {
+      if (shims.has(p)) {
+        counted.add(pid);
+        break;
+      }
+    }
+  }
+  return counted;
+}
+
+async function readOnce(proc: string, hz: number, seen: Map<number, Seen>, baselineOnly: boolean, scope: SamplerScope): Promise<DaemonUsageReading[]> {
   const entries = (await readdir(proc)).filter((name) => /^\d+$/.test(name));
   const [uptimeText] = await Promise.all([readFile(path.join(proc, 'uptime'), 'utf8').catch(() => '')]);
   const uptime = Number(uptimeText.split(' ')[0]);
   const nowNs = process.hrtime.bigint();
   const at = new Date().toISOString();
-  const live = new Set<number>();
-  const results = await Promise.all(entries.map(async (name): Promise<DaemonUsageReading | null> => {
+  const parents = new Map<number, number>();
+  const candidates = new Map<number, Candidate>();
+  await Promise.all(entries.map(async (name) => {
     const pid = Number(name);
     const dir = path.join(proc, name);
     let stat: ProcStat | null;
     try {
       stat = parseStat(pid, await readFile(path.join(dir, 'stat'), 'utf8'));
     } catch {
-      return null; // gone since the listing
+      return; // gone since the listing
     }
-    if (!stat || stat.state === 'Z' || stat.state === 'X' || !maybeInteresting(stat.comm)) return null;
+    if (!stat) return;
+    parents.set(pid, stat.ppid);
+    if (stat.state === 'Z' || stat.state === 'X' || !maybeInteresting(stat.comm)) return;
     const [cmdline, exe, status] = await Promise.all([
       readFile(path.join(dir, 'cmdline'), 'utf8').catch(() => ''),
       readlink(path.join(dir, 'exe')).catch(() => null),
       readFile(path.join(dir, 'status'), 'utf8').catch(() => null),
     ]);
-    const label = classifyProcess(stat.comm, cmdline.split('\0')[0] || null, exe);
+    const argv = cmdline.split('\0').filter(Boolean);
+    const label = classifyProcess(stat.comm, argv[0] ?? null, exe);
     const rssKb = status ? /^VmRSS:\s+(\d+)\s+kB/m.exec(status)?.[1] : undefined;
     // Kernel threads and exiting processes have no VmRSS: nothing to report.
-    if (label === null || rssKb === undefined) return null;
+    if (label !== null && rssKb !== undefined) candidates.set(pid, { stat, label, argv, rssKb });
+  }));
+  const counted = inScope(candidates, parents, scope);
+  const live = new Set<number>();
+  const results: DaemonUsageReading[] = [];
+  for (const pid of counted) {
+    const { stat, label, rssKb } = candidates.get(pid)!;
     live.add(pid);
     const before = seen.get(pid);
     const reused = before !== undefined && before.startTicks !== stat.startTicks;
@@ -190,15 +269,15 @@ async function readOnce(proc: string, hz: number, seen: Map<number, Seen>, basel
       cpuSeconds = (stat.cpuTicks - before.cpuTicks) / hz;
       wallSeconds = Number(nowNs - before.atNs) / 1e9;
     } else {
-      if (baselineOnly) return null;
+      if (baselineOnly) continue;
       // New since the last reading: averaged over its own life so far.
       cpuSeconds = stat.cpuTicks / hz;
       wallSeconds = Number.isFinite(uptime) ? uptime - stat.startTicks / hz : Number.NaN;
     }
     // Uptime has 10 ms resolution: a process younger than one tick gets one tick of wall time.
     const cpuPercent = Number.isFinite(wallSeconds) ? (Math.max(0, cpuSeconds) / Math.max(wallSeconds, 1 / hz)) * 100 : 0;
-    return { at, process: label, pid, cpuPercent: Math.round(cpuPercent * 100) / 100, rssBytes: Number(rssKb) * 1024 };
-  }));
+    results.push({ at, process: label, pid, cpuPercent: Math.round(cpuPercent * 100) / 100, rssBytes: Number(rssKb) * 1024 });
+  }
   for (const pid of seen.keys()) if (!live.has(pid)) seen.delete(pid);
-  return results.filter((r): r is DaemonUsageReading => r !== null).sort((a, b) => a.pid - b.pid);
+  return results.sort((a, b) => a.pid - b.pid);
 }

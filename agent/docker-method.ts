@@ -144,7 +144,8 @@ export async function runDocker(run: MethodRun): Promise<'completed' | 'aborted'
     emit({ type: 'environment', environment: environment(infoJson, image) });
     if (signal.aborted) return 'aborted';
 
-    sampler = startSampler(plan, emit);
+    // dockerd's containers live in containerd's "moby" namespace; containerd is the one dockerd names.
+    sampler = startSampler(plan, emit, { containerdSocket: null, dockerSocket: options.host, shimNamespaces: ['moby'] });
     return await measureLoop(run, scratchDir, {
       timer,
       command: (runtime, id) => [...docker, 'run', '--rm', '--runtime', runtimes.get(runtime.name)!.name, '--network', options.network, '--name', id, built.ref],
