@@ -192,7 +192,7 @@ async function removeContainer(runtime: RuntimeSpec, id: string, timeoutMs: numb
 
 /** Deletes any container of this run the runtime still lists (a runtime whose `run` did not clean up). */
 async function sweepLeftovers(runtime: RuntimeSpec, runId: string, timeoutMs: number, scratchDir: string, emit: (event: AgentEvent) => void): Promise<void> {
-  const listed = await spawnTimed(command(runtime, 'list', '-q'), { timeoutMs, scratchDir });
+  const listed = await spawnTimed(command(runtime, 'list', '--quiet'), { timeoutMs, scratchDir });
   if (listed.exitCode !== 0) return;
   const prefix = `${containerPrefix(runId, runtime.name)}-`;
   for (const id of listed.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(prefix))) {

@@ -95,7 +95,9 @@ function isRunning(pid: number): boolean {
 }
 
 function containerIds(binary: string): string[] {
-  const listed = spawnSync(binary, ['list', '-q'], { encoding: 'utf8' });
+  // --quiet, not -q: runsc only knows the long form, and an error here would list nothing.
+  const listed = spawnSync(binary, ['list', '--quiet'], { encoding: 'utf8' });
+  if (listed.status !== 0) throw new Error(`${binary} list failed: ${listed.stderr}`);
   return listed.stdout.split('\n').filter(Boolean);
 }
 
