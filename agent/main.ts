@@ -10,6 +10,7 @@ import { withoutBanner } from './banner.ts';
 import { openEventLog } from './event-log.ts';
 import { runCtr, type MethodRun } from './ctr-method.ts';
 import { runDocker } from './docker-method.ts';
+import { runMemory } from './memory-method.ts';
 import { runOciDirect } from './oci-direct.ts';
 import { removePidFile, runningAgentPid, writePidFile } from './pid-file.ts';
 import { newSeed } from './run-order.ts';
@@ -85,7 +86,9 @@ async function run(runDir: string, runId: string): Promise<number> {
   try {
     const plan = readPlan(runDir);
     log.write({ type: 'started', runId, at: now(), plan, agentVersion: `${AGENT_VERSION}+sha256.${ownSha256()}`, pid: process.pid });
-    const status = await METHODS[plan.method]({ plan, runId, runDir, signal: controller.signal, emit: (event) => log.write(event) });
+    // A memory plan (plan.memory) is its own measurement on the oci-direct route.
+    const method = plan.memory ? runMemory : METHODS[plan.method];
+    const status = await method({ plan, runId, runDir, signal: controller.signal, emit: (event) => log.write(event) });
     finished = { type: 'finished', at: now(), status };
     if (status === 'aborted') finished.message = `stopped by ${String(controller.signal.reason)}`;
   } catch (err) {

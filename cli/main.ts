@@ -4,7 +4,8 @@ import { withConnectionOptions } from './connection-options.ts';
 import { registerSetupCommands } from './setup-commands.ts';
 import { inspectCommand } from './inspect-command.ts';
 import { benchCommand } from './bench-command.ts';
-import { MEASUREMENT_METHODS } from '../shared/model/plan.ts';
+import { memoryCommand, parseContainerSteps } from './memory-command.ts';
+import { DEFAULT_MEMORY_SETTLE_MS, MEASUREMENT_METHODS } from '../shared/model/plan.ts';
 
 // `runtime-lab …`: the same services as the desktop app, for terminals and scripts.
 // Every failure ends with one line "runtime-lab: <reason>" and a non-zero exit status.
@@ -53,6 +54,25 @@ export function buildProgram(out: (text: string) => void = (t) => process.stdout
       if (flags.runtime.length === 0) throw new LabError('invalid-input', 'Name at least one --runtime.');
       const code = await benchCommand(target, flags, out, (t) => process.stderr.write(t));
       if (code !== 0) throw new LabError('command-failed', 'benchmark failed');
+    });
+
+  withConnectionOptions(
+    program
+      .command('memory')
+      .description('measure memory footprint on a lab host: the seed\'s loop.c kept running in N containers per runtime, N stepping up; per step the summed PSS of every process the runtime added and the drop of MemAvailable, per container; everything is deleted afterwards')
+      .argument('<target>', 'local | ssh://user@host[:port]'),
+  )
+    .addOption(new Option('--method <method>', 'how containers are started: the runtime on an OCI bundle (run --detach)').choices(['oci-direct']).default('oci-direct'))
+    .option('--runtime <name>', 'a runtime found on the host (runc, crun, runsc, …) or NAME=/path/to/binary; repeat for each', collect, [])
+    .option('--containers <list>', 'the steps: containers running at once, e.g. 1,5,10,20', parseContainerSteps, [1, 5, 10])
+    .option('--settle <ms>', 'wait after the last container of a step started, before measuring', nonNegativeInt, DEFAULT_MEMORY_SETTLE_MS)
+    .option('--safety-margin <MiB>', 'MemAvailable that must remain; a step that would go below is refused (default: max of 512 MiB and 10% of RAM)', nonNegativeInt)
+    .option('--timeout <ms>', 'per runtime command; a hung one is killed and its step recorded as failed', positiveInt, 30_000)
+    .option('--csv <file>', 'write every step as CSV')
+    .option('--json <file>', 'write the run and its steps (with the processes counted) as JSON')
+    .action(async (target: string, flags) => {
+      const code = await memoryCommand(target, flags, out, (t) => process.stderr.write(t));
+      if (code !== 0) throw new LabError('command-failed', 'memory measurement failed');
     });
 
   registerSetupCommands(program, out);

@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import type { RunMeta } from './model/run.ts';
-import type { Sample } from './model/run-record.ts';
+import type { MemoryStep, Sample } from './model/run-record.ts';
 import type { RuntimeSummary } from './stats.ts';
 
 // Exports are views of a run for spreadsheets and scripts. Every row carries the run and
@@ -40,6 +40,24 @@ export function summaryToCsv(run: RunMeta, summaries: readonly RuntimeSummary[])
     ...environment(run, s.runtime),
   ]);
   return toCsv(SUMMARY_CSV_COLUMNS, rows);
+}
+
+export const MEMORY_STEP_CSV_COLUMNS = [
+  'run_id', 'host', 'method', 'runtime', 'containers', 'running', 'ok', 'error',
+  'total_pss_bytes', 'per_container_pss_bytes', 'mem_available_drop_bytes', 'per_container_mem_available_drop_bytes',
+  'mem_available_before_bytes', 'settle_ms', 'output', 'processes', 'seq', 'at',
+  'kernel', 'cgroup_mode', 'cpu_model', 'runtime_version',
+] as const;
+
+/** One row per memory step; `processes` lists what was counted as "pid comm role pss_bytes", separated by ";". */
+export function memoryStepsToCsv(run: RunMeta, steps: readonly MemoryStep[]): string {
+  const rows = steps.map((s): Cell[] => [
+    run.id, run.hostName, run.method, s.runtime, s.containers, s.running, s.ok, s.error,
+    s.totalPssBytes, s.perContainerPssBytes, s.memAvailableDropBytes, s.perContainerMemAvailableDropBytes,
+    s.memAvailableBeforeBytes, s.settleMs, s.output, s.processes.map((p) => `${p.pid} ${p.comm} ${p.role} ${p.pssBytes}`).join(';'), s.seq, s.at,
+    ...environment(run, s.runtime),
+  ]);
+  return toCsv(MEMORY_STEP_CSV_COLUMNS, rows);
 }
 
 /** The run's context (plan, host facts, versions, bundle, outcome) to save beside a CSV. */

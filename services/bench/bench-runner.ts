@@ -3,7 +3,7 @@ import path from 'node:path/posix';
 import type { LabEvent, RunPhase } from '../../shared/contract/ipc-contract.ts';
 import { LabError } from '../../shared/lab-error.ts';
 import { Plan } from '../../shared/model/plan.ts';
-import type { AgentEvent, DaemonUsageReading, Sample } from '../../shared/model/run-record.ts';
+import type { AgentEvent, DaemonUsageReading, MemoryStep, Sample } from '../../shared/model/run-record.ts';
 import type { FinalRunStatus } from '../../shared/model/run.ts';
 import type { ResultsStore } from '../results/results-store.ts';
 import { inspectHost } from '../inspect/inspect-host.ts';
@@ -147,10 +147,15 @@ export class BenchRunner {
       for (const line of batch.rejected) this.log(runId, 'warn', `Unreadable line in events.jsonl skipped: ${line}`);
       const samples: Sample[] = [];
       const daemonUsage: DaemonUsageReading[] = [];
+      const memorySteps: MemoryStep[] = [];
       let finished: Extract<AgentEvent, { type: 'finished' }> | undefined;
       for (const event of batch.events) {
         if (event.type === 'sample') samples.push(event.sample);
         else if (event.type === 'daemon-usage') daemonUsage.push(...event.samples);
+        else if (event.type === 'memory-step') {
+          const { type: _type, ...step } = event;
+          memorySteps.push(step);
+        }
         else if (event.type === 'bundle') this.store.setBundle(runId, event.bundle);
         else if (event.type === 'versions') this.store.setVersions(runId, event.versions);
         else if (event.type === 'environment') this.store.setEnvironment(runId, event.environment);
@@ -158,7 +163,7 @@ export class BenchRunner {
         else if (event.type === 'finished') finished = event;
       }
       if (batch.offset !== offset) {
-        this.store.recordTail(runId, samples, batch.offset, daemonUsage);
+        this.store.recordTail(runId, samples, batch.offset, daemonUsage, memorySteps);
         offset = batch.offset;
         idlePolls = 0;
         if (samples.length > 0) this.emit({ type: 'run:samples', runId, samples });

@@ -80,6 +80,32 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    description: 'memory-footprint steps (N containers of one runtime: PSS, MemAvailable drop, processes counted)',
+    sql: `
+      CREATE TABLE memory_steps (
+        run_id                 TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq                    INTEGER NOT NULL CHECK (seq >= 0),
+        runtime                TEXT NOT NULL,
+        containers             INTEGER NOT NULL CHECK (containers > 0),
+        running                INTEGER NOT NULL CHECK (running >= 0),
+        at                     TEXT NOT NULL,
+        ok                     INTEGER NOT NULL CHECK (ok IN (0, 1)),
+        error                  TEXT,
+        total_pss_bytes        INTEGER,
+        per_container_pss_bytes REAL,
+        mem_available_drop_bytes INTEGER,
+        per_container_mem_available_drop_bytes REAL,
+        mem_available_before_bytes INTEGER,
+        settle_ms              INTEGER NOT NULL CHECK (settle_ms >= 0),
+        output                 TEXT NOT NULL,
+        -- [{pid, comm, role, pssBytes}]: which processes were counted.
+        processes_json         TEXT NOT NULL,
+        -- One row per step: a resumed tail that sends a step again is ignored.
+        PRIMARY KEY (run_id, seq)
+      ) STRICT, WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Schema version of a database: the number of migrations applied to it. */

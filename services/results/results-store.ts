@@ -4,7 +4,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { z } from 'zod';
 import { LabError } from '../../shared/lab-error.ts';
 import { Plan } from '../../shared/model/plan.ts';
-import { BundleInfo, DaemonUsageReading, EnvironmentInfo, RuntimeVersion, Sample } from '../../shared/model/run-record.ts';
+import { BundleInfo, DaemonUsageReading, EnvironmentInfo, MemoryProcess, MemoryStep, RuntimeVersion, Sample } from '../../shared/model/run-record.ts';
 import { FinalRunStatus, RunListItem, RunMeta, type RunDetail } from '../../shared/model/run.ts';
 import { migrate } from './migrations.ts';
 
@@ -42,6 +42,24 @@ interface SampleRow {
   exit_code: number | null;
   timed_out: 0 | 1;
   error: string | null;
+}
+
+interface MemoryStepRow {
+  seq: number;
+  runtime: string;
+  containers: number;
+  running: number;
+  at: string;
+  ok: 0 | 1;
+  error: string | null;
+  total_pss_bytes: number | null;
+  per_container_pss_bytes: number | null;
+  mem_available_drop_bytes: number | null;
+  per_container_mem_available_drop_bytes: number | null;
+  mem_available_before_bytes: number | null;
+  settle_ms: number;
+  output: string;
+  processes_json: string;
 }
 
 interface RunListRow {
@@ -182,6 +200,37 @@ export class ResultsStore {
     return rows.map((r) => ({ at: r.at, process: r.process, pid: r.pid, cpuPercent: r.cpu_percent, rssBytes: r.rss_bytes }));
   }
 
+  /** Stores memory-plan steps; a step already stored (same seq) is skipped. Returns how many were new. */
+  appendMemorySteps(runId: string, steps: readonly MemoryStep[]): number {
+    return this.#transaction(() => this.#insertMemorySteps(runId, steps));
+  }
+
+  /** The run's memory steps in execution order (empty for a startup run). */
+  getMemorySteps(runId: string): MemoryStep[] {
+    this.#requireRun(runId);
+    const rows = this.#db
+      .prepare(
+        `SELECT seq, runtime, containers, running, at, ok, error, total_pss_bytes, per_container_pss_bytes, mem_available_drop_bytes,
+                per_container_mem_available_drop_bytes, mem_available_before_bytes, settle_ms, output, processes_json
+         FROM memory_steps WHERE run_id = ? ORDER BY seq`,
+      )
+      .all(runId) as unknown as MemoryStepRow[];
+    return rows.map((r) =>
+      this.#readStored(
+        MemoryStep,
+        () => ({
+          seq: r.seq, runtime: r.runtime, containers: r.containers, running: r.running, at: r.at, ok: r.ok === 1, error: r.error,
+          totalPssBytes: r.total_pss_bytes, perContainerPssBytes: r.per_container_pss_bytes,
+          memAvailableDropBytes: r.mem_available_drop_bytes, perContainerMemAvailableDropBytes: r.per_container_mem_available_drop_bytes,
+          memAvailableBeforeBytes: r.mem_available_before_bytes, settleMs: r.settle_ms, output: r.output,
+          processes: z.array(MemoryProcess).parse(JSON.parse(r.processes_json)),
+        }),
+        runId,
+        `memory step ${r.seq}`,
+      ),
+    );
+  }
+
   finishRun(runId: string, outcome: RunOutcome): void {
     const { status, finishedAt, message } = parseInput(RunOutcome, outcome, 'run outcome');
     this.#updateRun(runId, 'UPDATE runs SET status = ?, finished_at = ?, status_message = ? WHERE id = ?', status, finishedAt, message ?? null);
@@ -207,10 +256,13 @@ export class ResultsStore {
    * Stores a batch read from the events file and the offset just past it, in one
    * transaction: after a crash or reconnect reading resumes exactly there.
    */
-  recordTail(runId: string, samples: readonly Sample[], tailOffset: number, daemonUsage: readonly DaemonUsageReading[] = []): number {
+  recordTail(
+    runId: string, samples: readonly Sample[], tailOffset: number, daemonUsage: readonly DaemonUsageReading[] = [], memorySteps: readonly MemoryStep[] = [],
+  ): number {
     return this.#transaction(() => {
       const added = this.#insertSamples(runId, samples);
       this.#insertDaemonUsage(runId, daemonUsage);
+      this.#insertMemorySteps(runId, memorySteps);
       this.#db.prepare('UPDATE run_follow SET tail_offset = ? WHERE run_id = ?').run(tailOffset, runId);
       return added;
     });
@@ -359,6 +411,25 @@ export class ResultsStore {
     );
     let added = 0;
     for (const r of valid) added += Number(insert.run(runId, r.at, r.pid, r.process, r.cpuPercent, r.rssBytes).changes);
+    return added;
+  }
+
+  #insertMemorySteps(runId: string, steps: readonly MemoryStep[]): number {
+    if (steps.length === 0) return 0;
+    const valid = parseInput(z.array(MemoryStep), steps, 'memory steps');
+    this.#requireRun(runId);
+    const insert = this.#db.prepare(
+      `INSERT OR IGNORE INTO memory_steps (run_id, seq, runtime, containers, running, at, ok, error, total_pss_bytes, per_container_pss_bytes,
+         mem_available_drop_bytes, per_container_mem_available_drop_bytes, mem_available_before_bytes, settle_ms, output, processes_json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    let added = 0;
+    for (const s of valid) {
+      added += Number(insert.run(
+        runId, s.seq, s.runtime, s.containers, s.running, s.at, Number(s.ok), s.error, s.totalPssBytes, s.perContainerPssBytes,
+        s.memAvailableDropBytes, s.perContainerMemAvailableDropBytes, s.memAvailableBeforeBytes, s.settleMs, s.output, JSON.stringify(s.processes),
+      ).changes);
+    }
     return added;
   }
 

@@ -83,7 +83,8 @@ export const RuntimeSpec = z.object({
 });
 export type RuntimeSpec = z.infer<typeof RuntimeSpec>;
 
-export const Workload = z.enum(['hello']);
+/** hello: prints and exits (startup); loop: the seed's loop.c, stays up (memory plans only). */
+export const Workload = z.enum(['hello', 'loop']);
 export type Workload = z.infer<typeof Workload>;
 
 export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
@@ -119,6 +120,23 @@ export const DockerOptions = z.object({
 });
 export type DockerOptions = z.infer<typeof DockerOptions>;
 
+/**
+ * A memory-footprint plan (method oci-direct): the seed's loop.c kept running in N
+ * containers per runtime, N stepping up, measured after a settle time. `iterations`,
+ * `warmups` and `order` do not apply (runtimes are interleaved per step).
+ */
+export const MemoryOptions = z.object({
+  /** The steps: how many containers run at once, e.g. [1, 5, 10, 20]. */
+  containers: z.array(z.number().int().min(1).max(1_000)).min(1).max(32),
+  /** Wait after the last container of a step started, before measuring (ms); default 2000. */
+  settleMs: z.number().int().min(0).max(600_000).optional(),
+  /** MemAvailable that must remain after a step (bytes); default max(512 MiB, 10% of MemTotal). */
+  safetyMarginBytes: z.number().int().min(0).optional(),
+});
+export type MemoryOptions = z.infer<typeof MemoryOptions>;
+
+export const DEFAULT_MEMORY_SETTLE_MS = 2_000;
+
 export const Plan = z
   .object({
     method: MeasurementMethod,
@@ -136,10 +154,14 @@ export const Plan = z
     docker: DockerOptions.optional(),
     /** Methods ctr and docker: how often daemon CPU and memory are read (ms; default 250, 0 = off). */
     daemonSampleMs: z.union([z.literal(0), z.number().int().min(50).max(60_000)]).optional(),
+    /** Set: a memory-footprint run instead of a startup one (method oci-direct only, workload loop). */
+    memory: MemoryOptions.optional(),
   })
   .refine((p) => new Set(p.runtimes.map((r) => r.name)).size === p.runtimes.length, {
     message: 'runtime names must be unique within a plan',
-  });
+  })
+  .refine((p) => p.memory === undefined || p.method === 'oci-direct', { message: 'memory plans use method oci-direct' })
+  .refine((p) => (p.workload === 'loop') === (p.memory !== undefined), { message: 'workload loop goes with a memory plan, and only with one' });
 export type Plan = z.infer<typeof Plan>;
 
 /** Plan-level containerd options with the defaults filled in. */

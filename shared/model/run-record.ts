@@ -143,6 +143,45 @@ export const DaemonUsageReading = z.object({
 });
 export type DaemonUsageReading = z.infer<typeof DaemonUsageReading>;
 
+/** One process counted in a memory step. */
+export const MemoryProcess = z.object({
+  pid: z.number().int().positive(),
+  /** /proc/PID/comm. */
+  comm: z.string(),
+  /** container (the workload, or the init inside a sandbox), sandbox (runsc-sandbox and its children), gofer, runtime, shim, other. */
+  role: z.enum(['container', 'sandbox', 'gofer', 'runtime', 'shim', 'other']),
+  /** Pss from /proc/PID/smaps_rollup. */
+  pssBytes: z.number().int().nonnegative(),
+});
+export type MemoryProcess = z.infer<typeof MemoryProcess>;
+
+/** One step of a memory plan: N containers of one runtime running at once. */
+export const MemoryStep = z.object({
+  /** Position in the run's execution order, 0-based: unique per run. */
+  seq: z.number().int().nonnegative(),
+  runtime: z.string(),
+  /** Containers asked for in this step. */
+  containers: z.number().int().positive(),
+  /** Containers that were running when measured. */
+  running: z.number().int().nonnegative(),
+  at: z.string(),
+  ok: z.boolean(),
+  /** The runtime's own words, or why the step was refused (starts with "refused:"). */
+  error: z.string().nullable(),
+  /** Null when nothing was measured (failed or refused step). */
+  totalPssBytes: z.number().int().nonnegative().nullable(),
+  perContainerPssBytes: z.number().nonnegative().nullable(),
+  /** MemAvailable before the first container minus after the settle time (may be negative: noise). */
+  memAvailableDropBytes: z.number().int().nullable(),
+  perContainerMemAvailableDropBytes: z.number().nullable(),
+  memAvailableBeforeBytes: z.number().int().nonnegative().nullable(),
+  processes: z.array(MemoryProcess),
+  settleMs: z.number().int().nonnegative(),
+  /** Where the workload's output went, since log handling is part of what is measured. */
+  output: z.string(),
+});
+export type MemoryStep = z.infer<typeof MemoryStep>;
+
 export const AgentEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('started'), runId: z.string(), at: z.string(), plan: Plan, agentVersion: z.string(), pid: z.number().int() }),
   z.object({ type: z.literal('bundle'), bundle: BundleInfo }),
@@ -151,6 +190,8 @@ export const AgentEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('environment'), environment: EnvironmentInfo }),
   /** Emitted while a ctr or docker loop runs, batched (several readings per event). */
   z.object({ type: z.literal('daemon-usage'), at: z.string(), samples: z.array(DaemonUsageReading) }),
+  /** A memory plan's step (see MemoryStep). */
+  MemoryStep.extend({ type: z.literal('memory-step') }),
   z.object({ type: z.literal('log'), level: z.enum(['info', 'warn', 'error']), message: z.string() }),
   z.object({
     type: z.literal('finished'),
