@@ -10,11 +10,11 @@ import type { EnvironmentInfo } from '../shared/model/run-record.ts';
 import { samplesToCsv, runSidecarJson } from '../shared/csv-export.ts';
 import { summarizeSamples } from '../shared/stats.ts';
 import { dataFiles, defaultDataDir } from '../services/app-paths.ts';
-import { BenchRunner, type HostLink } from '../services/bench/bench-runner.ts';
+import { BenchRunner } from '../services/bench/bench-runner.ts';
 import { inspectHost } from '../services/inspect/inspect-host.ts';
 import { ResultsStore } from '../services/results/results-store.ts';
-import type { Transport } from '../services/transport/transport.ts';
-import { connectFromFlags, type ConnectionFlags } from './inspect-command.ts';
+import type { ConnectionFlags } from './inspect-command.ts';
+import { openCliHostLink } from './host-link.ts';
 import { formatSummaryTable } from './summary-table.ts';
 
 export interface BenchFlags extends ConnectionFlags {
@@ -104,21 +104,8 @@ export function methodOptions(flags: Pick<BenchFlags, 'method' | 'snapshotter' |
 }
 
 export async function benchCommand(targetText: string, flags: BenchFlags, out: (text: string) => void, err: (text: string) => void): Promise<number> {
-  const opened = await connectFromFlags(targetText, flags);
-  let transport: Transport | null = opened.transport;
-  const link: HostLink = {
-    hostId: `cli:${opened.label}`,
-    hostName: opened.label,
-    async transport() {
-      transport ??= (await connectFromFlags(targetText, { ...flags, acceptNewHostKey: false, reuseSecret: opened.secret })).transport;
-      return transport;
-    },
-    async reset() {
-      const old = transport;
-      transport = null;
-      await old?.close();
-    },
-  };
+  const { link, label, firstTransport } = await openCliHostLink(targetText, flags);
+
   const store = ResultsStore.open(dataFiles(defaultDataDir()).results);
   if (store.recovery) err(`runtime-lab: ${store.recovery.message}\n`);
   const counts = new Map<string, { done: number; failed: number }>();
@@ -142,7 +129,7 @@ export async function benchCommand(targetText: string, flags: BenchFlags, out: (
   };
   const runner = new BenchRunner({ store, emit: onEvent });
   try {
-    const facts = await inspectHost(opened.transport);
+    const facts = await inspectHost(firstTransport);
     const plan: Plan = {
       method: flags.method,
       runtimes: resolveRuntimes(flags.runtime, runtimePresets(facts), flags.method),
@@ -155,7 +142,7 @@ export async function benchCommand(targetText: string, flags: BenchFlags, out: (
       timeoutMs: flags.timeout,
     };
     const runId = await runner.start(link, plan);
-    err(`run ${runId} on ${opened.label}: ${plan.runtimes.map((r) => r.name).join(', ')}, ${plan.warmups} warm-ups + ${plan.iterations} iterations each, ${plan.order}\n`);
+    err(`run ${runId} on ${label}: ${plan.runtimes.map((r) => r.name).join(', ')}, ${plan.warmups} warm-ups + ${plan.iterations} iterations each, ${plan.order}\n`);
     const onSignal = (): void => {
       err('\naborting: the agent cleans up the current container…\n');
       void runner.abort(runId, link).catch((e: unknown) => err(`runtime-lab: ${LabError.from(e).message}\n`));

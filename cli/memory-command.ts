@@ -6,12 +6,12 @@ import { memoryStepsToCsv, runSidecarJson } from '../shared/csv-export.ts';
 import type { Plan } from '../shared/model/plan.ts';
 import type { MemoryStep } from '../shared/model/run-record.ts';
 import { dataFiles, defaultDataDir } from '../services/app-paths.ts';
-import { BenchRunner, type HostLink } from '../services/bench/bench-runner.ts';
+import { BenchRunner } from '../services/bench/bench-runner.ts';
 import { inspectHost } from '../services/inspect/inspect-host.ts';
 import { ResultsStore } from '../services/results/results-store.ts';
-import type { Transport } from '../services/transport/transport.ts';
 import { resolveRuntimes } from './bench-command.ts';
-import { connectFromFlags, type ConnectionFlags } from './inspect-command.ts';
+import type { ConnectionFlags } from './inspect-command.ts';
+import { openCliHostLink } from './host-link.ts';
 
 // `runtime-lab memory TARGET --runtime runc --runtime runsc --containers 1,5,10`: the
 // seed's loop.c kept running in N containers per runtime, N stepping up; per step the
@@ -61,21 +61,8 @@ export function formatMemoryTable(steps: readonly MemoryStep[]): string {
 export async function memoryCommand(targetText: string, flags: MemoryFlags, out: (text: string) => void, err: (text: string) => void): Promise<number> {
   if (flags.method !== 'oci-direct') throw new LabError('invalid-input', `memory measures the oci-direct route only (not --method ${String(flags.method)}).`);
   if (flags.runtime.length === 0) throw new LabError('invalid-input', 'Name at least one --runtime.');
-  const opened = await connectFromFlags(targetText, flags);
-  let transport: Transport | null = opened.transport;
-  const link: HostLink = {
-    hostId: `cli:${opened.label}`,
-    hostName: opened.label,
-    async transport() {
-      transport ??= (await connectFromFlags(targetText, { ...flags, acceptNewHostKey: false, reuseSecret: opened.secret })).transport;
-      return transport;
-    },
-    async reset() {
-      const old = transport;
-      transport = null;
-      await old?.close();
-    },
-  };
+  const { link, label, firstTransport } = await openCliHostLink(targetText, flags);
+
   const store = ResultsStore.open(dataFiles(defaultDataDir()).results);
   if (store.recovery) err(`runtime-lab: ${store.recovery.message}\n`);
   const onEvent = (event: LabEvent): void => {
@@ -84,7 +71,7 @@ export async function memoryCommand(targetText: string, flags: MemoryFlags, out:
   };
   const runner = new BenchRunner({ store, emit: onEvent });
   try {
-    const facts = await inspectHost(opened.transport);
+    const facts = await inspectHost(firstTransport);
     const plan: Plan = {
       method: 'oci-direct',
       runtimes: resolveRuntimes(flags.runtime, runtimePresets(facts), 'oci-direct'),
@@ -101,7 +88,7 @@ export async function memoryCommand(targetText: string, flags: MemoryFlags, out:
       },
     };
     const runId = await runner.start(link, plan);
-    err(`run ${runId} on ${opened.label}: ${plan.runtimes.map((r) => r.name).join(', ')}, containers ${flags.containers.join(', ')}, settle ${flags.settle} ms\n`);
+    err(`run ${runId} on ${label}: ${plan.runtimes.map((r) => r.name).join(', ')}, containers ${flags.containers.join(', ')}, settle ${flags.settle} ms\n`);
     const onSignal = (): void => {
       err('\naborting: the agent deletes every container it started…\n');
       void runner.abort(runId, link).catch((e: unknown) => err(`runtime-lab: ${LabError.from(e).message}\n`));
