@@ -1,13 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { homedir, tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { classifyProcess, parseStat } from '../agent/daemon-sampler.ts';
 import { PENDING_SUFFIX } from '../agent/daemon-json.ts';
 import { prepareBundle } from '../agent/bundle.ts';
 import { buildWorkloadImage } from '../agent/workload-image.ts';
-import { buildAgentBundle } from '../services/agent/agent-bundle.ts';
 import { BenchRunner, type HostLink } from '../services/bench/bench-runner.ts';
 import { ResultsStore } from '../services/results/results-store.ts';
 import { createLocalTransport } from '../services/transport/local-transport.ts';
@@ -15,6 +14,7 @@ import type { LabEvent } from '../shared/contract/ipc-contract.ts';
 import { Plan } from '../shared/model/plan.ts';
 import { AgentEvent, type DaemonUsageReading, type EnvironmentInfo, type Sample } from '../shared/model/run-record.ts';
 import { startDaemons, type TestDaemons } from './lab/daemons.ts';
+import { createAgentWorkspace, readEvents, samplesOf, waitFor, median, type AgentWorkspace } from './lab/agent-process.ts';
 
 // Methods ctr and docker as they run on a lab host: the agent bundled as the desktop ships
 // it, started with `node`, against a real containerd and a real dockerd started for this
@@ -32,24 +32,23 @@ const RUNC = { name: 'runc', binary: 'runc' };
 const RUNSC = { name: 'runsc', binary: 'runsc', globalArgs: RUNSC_ARGS };
 const CRUN = { name: 'crun', binary: 'crun' };
 
-let work: string;
-let agentFile: string;
+let ws: AgentWorkspace;
+const runDirWith = (name: string, plan: object) => ws.runDirWith(name, plan);
+const startAgent = (...args: string[]) => ws.start(...args);
+const agent = (...args: string[]) => ws.run(...args);
 let daemons: TestDaemons;
 /** Medians of the measured iterations per method and runtime, filled by the tests that measure. */
 const medians: Record<string, Record<string, number>> = {};
 let ctrImageDigest: string | null = null;
 
 beforeAll(async () => {
-  work = mkdtempSync(path.join(tmpdir(), 'rlab-ctrdocker-'));
-  const bundle = await buildAgentBundle();
-  agentFile = path.join(work, 'runtime-lab-agent.cjs');
-  writeFileSync(agentFile, bundle.code);
-  daemons = startDaemons(path.join(work, 'lab'), ORIGINAL_DAEMON_JSON, [NAMESPACE]);
+  ws = await createAgentWorkspace('rlab-ctrdocker-');
+  daemons = startDaemons(path.join(ws.work, 'lab'), ORIGINAL_DAEMON_JSON, [NAMESPACE]);
 }, 180_000);
 
 afterAll(() => {
   daemons?.stop();
-  rmSync(work, { recursive: true, force: true });
+  ws?.remove();
 }, 180_000);
 
 function ctrPlan(runtimes: object[], extra: object = {}) {
@@ -68,38 +67,10 @@ function dockerPlan(runtimes: object[], extra: object = {}) {
   };
 }
 
-function runDirWith(name: string, plan: object): string {
-  const dir = path.join(work, name);
-  mkdirSync(dir);
-  writeFileSync(path.join(dir, 'plan.json'), JSON.stringify(plan));
-  return dir;
-}
 
-function startAgent(...args: string[]) {
-  const child = spawn(process.execPath, [agentFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return { child, done };
-}
 
-function agent(...args: string[]) {
-  return startAgent(...args).done;
-}
 
-function readEvents(runDir: string): AgentEvent[] {
-  const file = path.join(runDir, 'events.jsonl');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  return text.split('\n').filter((line) => line !== '').map((line) => AgentEvent.parse(JSON.parse(line)));
-}
 
-function samplesOf(events: AgentEvent[]): Sample[] {
-  return events.flatMap((e) => (e.type === 'sample' ? [e.sample] : []));
-}
 
 function usageOf(events: AgentEvent[]): DaemonUsageReading[] {
   return events.flatMap((e) => (e.type === 'daemon-usage' ? e.samples : []));
@@ -115,19 +86,7 @@ function logs(events: AgentEvent[]): string[] {
   return events.flatMap((e) => (e.type === 'log' ? [`${e.level}: ${e.message}`] : []));
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 function recordMedians(method: string, samples: Sample[]): void {
   medians[method] = {};
@@ -251,7 +210,9 @@ describe('method ctr against a real containerd', () => {
     // which is running here too but takes no part in a ctr run.
     expect(processes).not.toContain('dockerd');
     const containerdPid = Number(readFileSync(path.join(daemons.root, 'lab', 'daemons', 'containerd.pid'), 'utf8'));
-    expect(new Set(usage.filter((r) => r.process === 'containerd').map((r) => r.pid))).toEqual(new Set([containerdPid]));
+    // The daemon itself; short-lived `containerd publish` helpers the shims start for events
+    // name the same socket and may be caught too.
+    expect(usage.filter((r) => r.process === 'containerd').map((r) => r.pid)).toContain(containerdPid);
     // runsc's sandbox and gofer are counted through the shim they descend from.
     expect([...processes].some((p) => p.startsWith('runsc'))).toBe(true);
     // The sampler runs for the whole loop (its first reading is only a baseline): readings span the samples.
@@ -267,7 +228,7 @@ describe('method ctr against a real containerd', () => {
 
   it('cleans up after failing runtimes: runsc with its network on (task stuck in "created") and a runtime that hangs', async () => {
     // Hangs in `create` (as a runtime stuck in a VM boot would), runc for everything else.
-    const hang = path.join(work, 'hang-runtime.sh');
+    const hang = path.join(ws.work, 'hang-runtime.sh');
     writeFileSync(hang, '#!/bin/sh\nfor a in "$@"; do [ "$a" = create ] && exec sleep 60; done\nexec runc "$@"\n');
     chmodSync(hang, 0o755);
     const socketsBefore = new Set(shimSockets());
@@ -316,7 +277,7 @@ describe('method ctr against a real containerd', () => {
   }, 60_000);
 
   it('is followed by the bench runner like oci-direct: environment and daemon usage stored in SQLite', async () => {
-    const dataDir = path.join(work, 'store');
+    const dataDir = path.join(ws.work, 'store');
     const store = ResultsStore.open(path.join(dataDir, 'results.sqlite'));
     const local = createLocalTransport();
     const emitted: LabEvent[] = [];
@@ -511,10 +472,10 @@ describe('methods compared on this machine', () => {
 
 describe('pieces', () => {
   it('builds the same image bytes from the same workload in any folder', () => {
-    const a = prepareBundle(path.join(work, 'image-a')).info;
-    const b = prepareBundle(path.join(work, 'image-b')).info;
-    const imageA = buildWorkloadImage(a, path.join(work, 'image-a-out'));
-    const imageB = buildWorkloadImage(b, path.join(work, 'image-b-out'));
+    const a = prepareBundle(path.join(ws.work, 'image-a')).info;
+    const b = prepareBundle(path.join(ws.work, 'image-b')).info;
+    const imageA = buildWorkloadImage(a, path.join(ws.work, 'image-a-out'));
+    const imageB = buildWorkloadImage(b, path.join(ws.work, 'image-b-out'));
     expect(imageA.archiveSha256).toBe(imageB.archiveSha256);
     expect(imageA.configDigest).toBe(imageB.configDigest);
     expect(imageA.bundleDigest).toBe(a.digest);

@@ -1,14 +1,13 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildAgentBundle } from '../services/agent/agent-bundle.ts';
 import { ResultsStore } from '../services/results/results-store.ts';
 import { memoryStepsToCsv } from '../shared/csv-export.ts';
 import { Plan } from '../shared/model/plan.ts';
 import { RunMeta } from '../shared/model/run.ts';
 import { AgentEvent, type MemoryStep } from '../shared/model/run-record.ts';
+import { createAgentWorkspace, readEvents, waitFor, type AgentWorkspace } from './lab/agent-process.ts';
 
 // Memory plans as they run on a lab host: the bundled agent started with node, driving
 // the real runc, runsc (ptrace, no network) and crun (fails on this host's hybrid
@@ -19,17 +18,16 @@ const RUNSC_ARGS = ['--network=none', '--platform=ptrace'];
 const CRUN_HYBRID = 'cgroups in hybrid mode not supported';
 const root = path.resolve(import.meta.dirname, '..');
 
-let work: string;
-let agentFile: string;
+let ws: AgentWorkspace;
+const runDirWith = (name: string, plan: object) => ws.runDirWith(name, plan);
+const startAgent = (...args: string[]) => ws.start(...args);
 
 beforeAll(async () => {
-  work = mkdtempSync(path.join(tmpdir(), 'rlab-memory-test-'));
-  agentFile = path.join(work, 'runtime-lab-agent.cjs');
-  writeFileSync(agentFile, (await buildAgentBundle()).code);
+  ws = await createAgentWorkspace('rlab-memory-test-');
 });
 
 afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
+  ws?.remove();
 });
 
 function memoryPlan(runtimes: string[], containers: number[], extra: { settleMs?: number; safetyMarginBytes?: number } = {}): object {
@@ -45,27 +43,8 @@ function memoryPlan(runtimes: string[], containers: number[], extra: { settleMs?
   };
 }
 
-function runDirWith(name: string, plan: object): string {
-  const dir = path.join(work, name);
-  mkdirSync(dir);
-  writeFileSync(path.join(dir, 'plan.json'), JSON.stringify(plan));
-  return dir;
-}
 
-function startAgent(...args: string[]) {
-  const child = spawn(process.execPath, [agentFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  child.stdout.resume();
-  const done = new Promise<{ code: number | null; stderr: string }>((resolve) => child.on('close', (code) => resolve({ code, stderr })));
-  return { child, done };
-}
 
-function readEvents(runDir: string): AgentEvent[] {
-  const file = path.join(runDir, 'events.jsonl');
-  const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
-  return text.split('\n').filter(Boolean).map((line) => AgentEvent.parse(JSON.parse(line)));
-}
 
 function stepsOf(events: AgentEvent[]): MemoryStep[] {
   return events.flatMap((e) => (e.type === 'memory-step' ? [(({ type: _t, ...step }) => step)(e)] : []));
@@ -104,13 +83,6 @@ function expectNothingLeft(runDir: string, runName: string): void {
   expect(processesOf(runDir)).toEqual([]);
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 describe('memory plans', () => {
   it('keeps plans without memory options valid and ties the loop workload to memory plans', () => {
@@ -187,8 +159,8 @@ describe('memory plans', () => {
 
   it('records a step that failed part-way with the runtime\'s words and deletes the containers it did start', async () => {
     // runc behind a wrapper whose second `run` fails: one container is up when the step fails.
-    const wrapper = path.join(work, 'flaky-runc');
-    const counter = path.join(work, 'flaky-count');
+    const wrapper = path.join(ws.work, 'flaky-runc');
+    const counter = path.join(ws.work, 'flaky-count');
     writeFileSync(
       wrapper,
       `#!/bin/sh\ncase " $* " in *" run "*) n=$(cat ${counter} 2>/dev/null || echo 0); n=$((n+1)); echo $n > ${counter}; ` +
@@ -215,7 +187,7 @@ describe('memory plans', () => {
       // Both runsc containers up: the agent is now waiting out the settle time.
       await waitFor('two runsc containers', () => listed('runsc', 'aborted', RUNSC_ARGS).length === 2, 60_000);
       expect(processesOf(runDir).length).toBeGreaterThan(0);
-      const stop = spawnSync(process.execPath, [agentFile, 'stop', '--run-dir', runDir], { encoding: 'utf8' });
+      const stop = spawnSync(process.execPath, [ws.agentFile, 'stop', '--run-dir', runDir], { encoding: 'utf8' });
       expect(JSON.parse(stop.stdout)).toMatchObject({ stopped: true });
       expect((await done).code).toBe(0);
     } finally {
@@ -234,7 +206,7 @@ describe('memory plans', () => {
 
 describe('memory steps in the results store and CSV', () => {
   it('stores steps with their processes once (a resent tail is ignored) and exports them', () => {
-    const store = ResultsStore.open(path.join(work, 'store', 'results.db'));
+    const store = ResultsStore.open(path.join(ws.work, 'store', 'results.db'));
     try {
       const meta = RunMeta.parse({
         id: 'mem-1', hostName: 'lab-1', method: 'oci-direct',
@@ -283,9 +255,9 @@ describe('memory steps in the results store and CSV', () => {
 
 describe('runtime-lab memory', () => {
   it('prints a table per step, writes CSV and JSON, and stores the steps', async () => {
-    const dataDir = path.join(work, 'cli-data');
-    const csv = path.join(work, 'memory.csv');
-    const json = path.join(work, 'memory.json');
+    const dataDir = path.join(ws.work, 'cli-data');
+    const csv = path.join(ws.work, 'memory.csv');
+    const json = path.join(ws.work, 'memory.json');
     const result = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       const child = spawn(
         process.execPath,
@@ -318,7 +290,7 @@ describe('runtime-lab memory', () => {
 
   it('refuses --containers that are not whole numbers', async () => {
     const child = spawnSync(process.execPath, [path.join(root, 'bin/runtime-lab.mjs'), 'memory', 'local', '--runtime', 'runc', '--containers', '1,x'], {
-      encoding: 'utf8', env: { ...process.env, RUNTIME_LAB_DATA_DIR: path.join(work, 'cli-data') }, cwd: root,
+      encoding: 'utf8', env: { ...process.env, RUNTIME_LAB_DATA_DIR: path.join(ws.work, 'cli-data') }, cwd: root,
     });
     expect(child.status).not.toBe(0);
     expect(child.stderr).toMatch(/--containers takes whole numbers/);

@@ -1,13 +1,12 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStaticElf, prepareBundle } from '../agent/bundle.ts';
 import { containerId } from '../agent/oci-direct.ts';
 import { buildRunOrder } from '../agent/run-order.ts';
-import { buildAgentBundle } from '../services/agent/agent-bundle.ts';
-import { AgentEvent, type Sample } from '../shared/model/run-record.ts';
+import { AgentEvent } from '../shared/model/run-record.ts';
+import { createAgentWorkspace, readEvents, samplesOf, waitFor, median, containerIds, type AgentWorkspace } from './lab/agent-process.ts';
 
 // The host agent as it runs on a lab host: bundled by the same code the desktop uses,
 // written to disk, started with `node` as a real process, driving the real runc, runsc
@@ -16,54 +15,23 @@ import { AgentEvent, type Sample } from '../shared/model/run-record.ts';
 const RUNSC_ARGS = ['--network=none', '--platform=ptrace'];
 const CRUN_HYBRID = 'cgroups in hybrid mode not supported';
 
-let work: string;
-let agentFile: string;
-let agentSha256: string;
+let ws: AgentWorkspace;
+const runDirWith = (name: string, plan: object) => ws.runDirWith(name, plan);
+const startAgent = (...args: string[]) => ws.start(...args);
+const agent = (...args: string[]) => ws.run(...args);
 
 beforeAll(async () => {
-  work = mkdtempSync(path.join(tmpdir(), 'rlab-agent-test-'));
-  const bundle = await buildAgentBundle();
-  agentFile = path.join(work, 'runtime-lab-agent.cjs');
-  writeFileSync(agentFile, bundle.code);
-  agentSha256 = bundle.sha256;
+  ws = await createAgentWorkspace('rlab-agent-test-');
 });
 
 afterAll(() => {
-  rmSync(work, { recursive: true, force: true });
+  ws?.remove();
 });
 
-function runDirWith(name: string, plan: object): string {
-  const dir = path.join(work, name);
-  mkdirSync(dir);
-  writeFileSync(path.join(dir, 'plan.json'), JSON.stringify(plan));
-  return dir;
-}
 
-function startAgent(...args: string[]) {
-  const child = spawn(process.execPath, [agentFile, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk; });
-  child.stderr.setEncoding('utf8').on('data', (chunk: string) => { stderr += chunk; });
-  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-  return { child, done };
-}
 
-function agent(...args: string[]) {
-  return startAgent(...args).done;
-}
 
-function readEvents(runDir: string): AgentEvent[] {
-  const text = existsSync(path.join(runDir, 'events.jsonl')) ? readFileSync(path.join(runDir, 'events.jsonl'), 'utf8') : '';
-  // Every line is complete and valid on its own: that is what lets the desktop tail it.
-  return text.split('\n').filter((line) => line !== '').map((line) => AgentEvent.parse(JSON.parse(line)));
-}
 
-function samplesOf(events: AgentEvent[]): Sample[] {
-  return events.flatMap((e) => (e.type === 'sample' ? [e.sample] : []));
-}
 
 function only<T extends AgentEvent['type']>(events: AgentEvent[], type: T): Extract<AgentEvent, { type: T }> {
   const found = events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
@@ -71,19 +39,7 @@ function only<T extends AgentEvent['type']>(events: AgentEvent[], type: T): Extr
   return found[0] as Extract<AgentEvent, { type: T }>;
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
 
 /** Alive and not a zombie waiting to be reaped. */
 function isRunning(pid: number): boolean {
@@ -94,12 +50,6 @@ function isRunning(pid: number): boolean {
   }
 }
 
-function containerIds(binary: string): string[] {
-  // --quiet, not -q: runsc only knows the long form, and an error here would list nothing.
-  const listed = spawnSync(binary, ['list', '--quiet'], { encoding: 'utf8' });
-  if (listed.status !== 0) throw new Error(`${binary} list failed: ${listed.stderr}`);
-  return listed.stdout.split('\n').filter(Boolean);
-}
 
 describe('host agent, oci-direct, against the real runtimes of this host', () => {
   it('measures runc, runsc and crun interleaved round-robin, keeping warm-ups and failures', async () => {
@@ -123,7 +73,7 @@ describe('host agent, oci-direct, against the real runtimes of this host', () =>
     expect(events.at(-1)).toMatchObject({ type: 'finished', status: 'completed' });
     const started = only(events, 'started');
     expect(started.runId).toBe('round-robin');
-    expect(started.agentVersion).toContain(agentSha256);
+    expect(started.agentVersion).toContain(ws.agentSha256);
 
     const versions = only(events, 'versions').versions;
     expect(versions.map((v) => v.runtime)).toEqual(names);
@@ -190,8 +140,8 @@ describe('host agent, oci-direct, against the real runtimes of this host', () =>
   }, 60_000);
 
   it('kills a hanging runtime at the timeout and records failures of a missing binary, without stopping the run', async () => {
-    const pidsFile = path.join(work, 'hang.pids');
-    const hang = path.join(work, 'hang-runtime.sh');
+    const pidsFile = path.join(ws.work, 'hang.pids');
+    const hang = path.join(ws.work, 'hang-runtime.sh');
     // Hangs on every subcommand (also --version and delete), through a child: killing only
     // the shell would leave the sleep behind, so this checks that the whole group dies.
     writeFileSync(hang, `#!/bin/sh\nsleep 60 &\necho $! >> ${pidsFile}\nwait\n`);
@@ -254,7 +204,7 @@ describe('host agent, oci-direct, against the real runtimes of this host', () =>
   it('aborts on SIGTERM from `stop`: cleans up the current container and finishes "aborted"', async () => {
     // A runtime caught mid-container, deterministically: `run` creates a real runc container
     // and then hangs, as a runtime stuck in the middle of a run would.
-    const held = path.join(work, 'held-runtime.sh');
+    const held = path.join(ws.work, 'held-runtime.sh');
     writeFileSync(held, '#!/bin/sh\nif [ "$1" = run ]; then runc create --bundle "$3" "$4" && exec sleep 30; fi\nexec runc "$@"\n');
     chmodSync(held, 0o755);
     const dir = runDirWith('abort', {
@@ -291,7 +241,7 @@ describe('host agent, oci-direct, against the real runtimes of this host', () =>
 
   it('sweeps up containers that a runtime whose `run` succeeded left behind', async () => {
     // A runtime whose `run` exits 0 but leaves its container (created, never deleted).
-    const leaky = path.join(work, 'leaky-runtime.sh');
+    const leaky = path.join(ws.work, 'leaky-runtime.sh');
     writeFileSync(leaky, '#!/bin/sh\nif [ "$1" = run ]; then exec runc create --bundle "$3" "$4"; fi\nexec runc "$@"\n');
     chmodSync(leaky, 0o755);
     const dir = runDirWith('leaky', { method: 'oci-direct', runtimes: [{ name: 'leaky', binary: leaky }], iterations: 3, warmups: 0 });
@@ -330,8 +280,8 @@ describe('host agent, oci-direct, against the real runtimes of this host', () =>
 
   it('reports, from the file on disk, the hash the desktop built', async () => {
     const result = await agent('version');
-    expect(JSON.parse(result.stdout)).toMatchObject({ name: 'runtime-lab-agent', sha256: agentSha256, node: process.version });
-    expect(readFileSync(agentFile, 'utf8').split('\n')[0]).toBe(`// runtime-lab-agent ${JSON.parse(readFileSync('package.json', 'utf8')).version} sha256:${agentSha256}`);
+    expect(JSON.parse(result.stdout)).toMatchObject({ name: 'runtime-lab-agent', sha256: ws.agentSha256, node: process.version });
+    expect(readFileSync(ws.agentFile, 'utf8').split('\n')[0]).toBe(`// runtime-lab-agent ${JSON.parse(readFileSync('package.json', 'utf8')).version} sha256:${ws.agentSha256}`);
   });
 });
 
@@ -341,7 +291,7 @@ describe('workload bundle', () => {
     expect(isStaticElf('/bin/sh')).toBe(false);
     expect(isStaticElf(path.join(process.cwd(), 'package.json'))).toBe(false);
 
-    const { info, warnings } = prepareBundle(path.join(work, 'busybox-bundle'), { gcc: '/nonexistent/gcc' });
+    const { info, warnings } = prepareBundle(path.join(ws.work, 'busybox-bundle'), { gcc: '/nonexistent/gcc' });
     expect(info.builtWith).toMatch(/^busybox echo Hello/);
     expect(warnings.join()).toContain('/nonexistent/gcc');
     const config = JSON.parse(readFileSync(path.join(info.path, 'config.json'), 'utf8'));
@@ -356,8 +306,8 @@ describe('workload bundle', () => {
   });
 
   it('gives the same digest to the same workload in different folders', () => {
-    const a = prepareBundle(path.join(work, 'digest-a')).info;
-    const b = prepareBundle(path.join(work, 'digest-b')).info;
+    const a = prepareBundle(path.join(ws.work, 'digest-a')).info;
+    const b = prepareBundle(path.join(ws.work, 'digest-b')).info;
     expect(a.digest).toBe(b.digest);
     expect(a.path).not.toBe(b.path);
   });
