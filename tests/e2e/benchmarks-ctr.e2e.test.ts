@@ -15,9 +15,8 @@ import { DAEMON_USAGE_CSV_COLUMNS } from '../../shared/daemon-usage-csv.ts';
 import { startDaemons, type TestDaemons } from '../lab/daemons.ts';
 import { startSshd, type TestSshd } from '../lab/sshd.ts';
 import { openLabPage, type LabPage } from './browser-harness.ts';
+import { addTrustedKeyHost, CONNECT_TIMEOUT, UI_TIMEOUT } from './ui-flows.ts';
 
-const UI_TIMEOUT = 10_000;
-const CONNECT_TIMEOUT = 45_000;
 const RUN_TIMEOUT = 180_000;
 const ITERATIONS = 6;
 const WARMUPS = 1;
@@ -68,22 +67,7 @@ afterAll(async () => {
 
 describe('Benchmarks page, method ctr, against a real containerd', () => {
   it('connects the host and builds a ctr plan for runc through the UI', async () => {
-    await page.getByTestId('nav-hosts').click();
-    await page.getByTestId('host-add').click();
-    await page.getByTestId('host-form').waitFor({ timeout: UI_TIMEOUT });
-    await page.getByTestId('host-form-name').fill('ctr-lab');
-    await page.getByTestId('host-form-kind-ssh').click();
-    await page.getByTestId('host-form-host').fill(sshd.host);
-    await page.getByTestId('host-form-port').fill(String(sshd.port));
-    await page.getByTestId('host-form-user').fill('root');
-    await page.getByTestId('host-form-auth').selectOption('key');
-    await page.getByTestId('host-form-key-path').fill(sshd.keys.plain);
-    await page.getByTestId('host-form-submit').click();
-    await page.getByTestId('host-form-dialog').waitFor({ state: 'detached', timeout: UI_TIMEOUT });
-    await page.getByTestId('host-connect').click();
-    await page.getByTestId('hostkey-dialog').waitFor({ timeout: CONNECT_TIMEOUT });
-    await page.getByTestId('hostkey-accept').click();
-    await page.getByTestId('facts-view').waitFor({ timeout: CONNECT_TIMEOUT });
+    await addTrustedKeyHost(page, sshd, 'ctr-lab');
 
     await page.getByTestId('nav-benchmarks').click();
     const runtime = (name: string) => page.locator(`[data-testid="bench-runtime"][data-runtime="${name}"]`);

@@ -11,9 +11,8 @@ import type { Sample } from '../../shared/model/run-record.ts';
 import type { RunMeta } from '../../shared/model/run.ts';
 import { startSshd, type TestSshd } from '../lab/sshd.ts';
 import { openLabPage, type LabPage } from './browser-harness.ts';
+import { addTrustedKeyHost, CONNECT_TIMEOUT, UI_TIMEOUT } from './ui-flows.ts';
 
-const UI_TIMEOUT = 10_000;
-const CONNECT_TIMEOUT = 45_000;
 // 2 runtimes × (20 + 2 warm-ups), runsc under ptrace included: seconds here, generous for CI.
 const RUN_TIMEOUT = 180_000;
 const ITERATIONS = 20;
@@ -110,23 +109,7 @@ describe('Benchmarks page against real services, a real sshd, real runc and runs
   });
 
   it('connects a key-auth root host through the UI and offers its runtimes with their flags', async () => {
-    await page.getByTestId('nav-hosts').click();
-    await page.getByTestId('host-add').click();
-    await page.getByTestId('host-form').waitFor({ timeout: UI_TIMEOUT });
-    await page.getByTestId('host-form-name').fill('bench-lab');
-    await page.getByTestId('host-form-kind-ssh').click();
-    await page.getByTestId('host-form-host').fill(sshd.host);
-    await page.getByTestId('host-form-port').fill(String(sshd.port));
-    await page.getByTestId('host-form-user').fill('root');
-    await page.getByTestId('host-form-auth').selectOption('key');
-    await page.getByTestId('host-form-key-path').fill(sshd.keys.plain);
-    await page.getByTestId('host-form-submit').click();
-    await page.getByTestId('host-form-dialog').waitFor({ state: 'detached', timeout: UI_TIMEOUT });
-    await page.getByTestId('host-connect').click();
-    await page.getByTestId('hostkey-dialog').waitFor({ timeout: CONNECT_TIMEOUT });
-    await expect(page.getByTestId('hostkey-fingerprint').textContent()).resolves.toBe(sshd.hostKeyFingerprint);
-    await page.getByTestId('hostkey-accept').click();
-    await page.getByTestId('facts-view').waitFor({ timeout: CONNECT_TIMEOUT });
+    await addTrustedKeyHost(page, sshd, 'bench-lab');
 
     await page.getByTestId('nav-benchmarks').click();
     const select = page.getByTestId('bench-host-select');

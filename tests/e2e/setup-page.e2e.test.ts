@@ -10,9 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { startSshd, type TestSshd } from '../lab/sshd.ts';
 import { openLabPage, type LabPage } from './browser-harness.ts';
+import { addTrustedKeyHost, CONNECT_TIMEOUT, UI_TIMEOUT } from './ui-flows.ts';
 
-const UI_TIMEOUT = 10_000;
-const CONNECT_TIMEOUT = 45_000;
 const RUN_TIMEOUT = 120_000;
 
 let sshd: TestSshd;
@@ -51,22 +50,7 @@ afterAll(async () => {
 
 describe('Setup wizard for runc + crun over SSH', () => {
   it('adds and trusts a host on the Hosts page', async () => {
-    await page.getByTestId('host-add').click();
-    await page.getByTestId('host-form').waitFor({ timeout: UI_TIMEOUT });
-    await page.getByTestId('host-form-name').fill('lab');
-    await page.getByTestId('host-form-kind-ssh').click();
-    await page.getByTestId('host-form-host').fill(sshd.host);
-    await page.getByTestId('host-form-port').fill(String(sshd.port));
-    await page.getByTestId('host-form-user').fill('root');
-    await page.getByTestId('host-form-auth').selectOption('key');
-    await page.getByTestId('host-form-key-path').fill(sshd.keys.plain);
-    await page.getByTestId('host-form-submit').click();
-    await byTestId('host-row').first().waitFor({ timeout: UI_TIMEOUT });
-    await page.getByTestId('host-connect').click();
-    await page.getByTestId('hostkey-dialog').waitFor({ timeout: CONNECT_TIMEOUT });
-    await expect(page.getByTestId('hostkey-fingerprint').textContent()).resolves.toBe(sshd.hostKeyFingerprint);
-    await page.getByTestId('hostkey-accept').click();
-    await page.getByTestId('facts-view').waitFor({ timeout: CONNECT_TIMEOUT });
+    await addTrustedKeyHost(page, sshd, 'lab');
   });
 
   it('chooses runc and crun from the recipes, with what each requires and the doctor\'s verdict', async () => {
