@@ -183,7 +183,12 @@ describe('benchmark runs over SSH', () => {
       const runId = await services.runner.start(link, plan);
       await until('some samples', () => sampleCount(events) >= 3);
       await services.runner.abort(runId, link);
+      // The follower may already have read the end by now; asking again must not re-follow
+      // a finished run (it would find the agent gone and call the run failed).
+      await until('the follower to read the end', () => !services.runner.isFollowing(runId), 30_000);
+      const startedAsking = Date.now();
       expect(await services.runner.follow(runId, link)).toBe('aborted');
+      expect(Date.now() - startedAsking).toBeLessThan(1_000);
       const { meta, samples } = services.results.getRun(runId);
       expect(meta.status).toBe('aborted');
       expect(samples.length).toBeLessThan(500);

@@ -93,6 +93,10 @@ export class BenchRunner {
   follow(runId: string, link: HostLink): Promise<FinalRunStatus | 'detached'> {
     const current = this.following.get(runId);
     if (current) return current.done;
+    // Already over (its follower read the end): following again would find the agent gone
+    // and wrongly call the run failed.
+    const status = this.store.runStatus(runId);
+    if (status !== 'running') return Promise.resolve(status);
     const done = this.followLoop(runId, link).finally(() => this.following.delete(runId));
     this.following.set(runId, { done, link });
     return done;

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { LabError } from '../../shared/lab-error.ts';
 import { Plan } from '../../shared/model/plan.ts';
 import { BundleInfo, DaemonUsageReading, EnvironmentInfo, MemoryProcess, MemoryStep, RuntimeVersion, Sample } from '../../shared/model/run-record.ts';
-import { FinalRunStatus, RunListItem, RunMeta, type RunDetail } from '../../shared/model/run.ts';
+import { FinalRunStatus, RunListItem, RunMeta, RunStatus, type RunDetail } from '../../shared/model/run.ts';
 import { migrate } from './migrations.ts';
 
 // Runs and their samples in one SQLite file (node:sqlite, built into the Node that
@@ -274,6 +274,13 @@ export class ResultsStore {
       | undefined;
     if (!row) return null;
     return { runId: row.run_id, hostId: row.host_id, remoteDir: row.remote_dir, agent: JSON.parse(row.agent_json) as Record<string, unknown>, tailOffset: row.tail_offset };
+  }
+
+  /** A run's status without loading its samples. */
+  runStatus(runId: string): RunStatus {
+    const row = this.#db.prepare('SELECT status FROM runs WHERE id = ?').get(runId) as { status: string } | undefined;
+    if (!row) throw new LabError('not-found', `No run with id ${runId}.`, { runId });
+    return RunStatus.parse(row.status);
   }
 
   /** Runs still marked running: the app follows them again when it starts. */
