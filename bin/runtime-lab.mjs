@@ -3,7 +3,7 @@
 // stripping (Node >= 22.18), so there is no build step between a change and its use.
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 18)) {
-  process.stderr.write(`runtime-lab: Node ${process.versions.node} is too old; Runtime Lab needs Node 24 (run scripts/ensure-node.sh).\n`);
+  process.stderr.write(`runtime-lab: Node ${process.versions.node} is too old; Runtime Lab needs Node 24. From the checkout: PATH="$(bash scripts/ensure-node.sh):$PATH" npx runtime-lab …\n`);
   process.exit(1);
 }
 // Type stripping announces itself as experimental on every run; keep other warnings.
