@@ -8,6 +8,7 @@ import { Plan } from '../shared/model/plan.ts';
 import { RunMeta } from '../shared/model/run.ts';
 import { AgentEvent, type MemoryStep } from '../shared/model/run-record.ts';
 import { createAgentWorkspace, readEvents, waitFor, type AgentWorkspace } from './lab/agent-process.ts';
+import { hostFacts } from './lab/host-facts-fixture.ts';
 
 // Memory plans as they run on a lab host: the bundled agent started with node, driving
 // the real runc, runsc (ptrace, no network) and crun (fails on this host's hybrid
@@ -211,20 +212,9 @@ describe('memory steps in the results store and CSV', () => {
       const meta = RunMeta.parse({
         id: 'mem-1', hostName: 'lab-1', method: 'oci-direct',
         plan: memoryPlan(['runc', 'crun'], [1]),
-        facts: {
-          collectedAt: '2025-01-01T00:00:00.000Z',
+        facts: hostFacts({
           os: { prettyName: 'Debian', distroId: 'debian', distroVersion: '12', kernel: '6.1.0', arch: 'x86_64' },
-          cpu: { model: 'Test CPU', cores: 2, virtFlag: null },
-          memory: { totalBytes: 8e9, availableBytes: 6e9 },
-          diskFreeBytes: null,
-          cgroup: { mode: 'hybrid', detail: '' },
-          hypervisor: null,
-          kvm: { devicePresent: false, readWrite: false, usable: null, nested: null, detail: '' },
-          vsock: { vhostVsockDevice: false, moduleAvailable: null, blockedBy: null, detail: '' },
-          node: null,
-          user: { uid: 0, name: 'root', passwordlessSudo: null },
-          tools: [],
-        },
+        }),
         versions: [], bundle: null, startedAt: '2025-01-01T00:00:00.000Z', finishedAt: null, status: 'running', statusMessage: null,
       });
       store.createRun(meta);

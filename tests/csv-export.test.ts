@@ -3,6 +3,7 @@ import { SAMPLE_CSV_COLUMNS, SUMMARY_CSV_COLUMNS, runSidecarJson, samplesToCsv, 
 import type { Sample } from '../shared/model/run-record.ts';
 import { RunMeta } from '../shared/model/run.ts';
 import { summarizeSamples } from '../shared/stats.ts';
+import { hostFacts } from './lab/host-facts-fixture.ts';
 
 const run: RunMeta = RunMeta.parse({
   id: 'run-2025-01-01-a1b2',
@@ -13,20 +14,11 @@ const run: RunMeta = RunMeta.parse({
     runtimes: [{ name: 'runc', binary: 'runc' }, { name: 'runsc', binary: '/usr/local/bin/runsc' }],
     iterations: 3,
   },
-  facts: {
-    collectedAt: '2025-01-01T00:00:00.000Z',
+  facts: hostFacts({
     os: { prettyName: 'Debian GNU/Linux 13', distroId: 'debian', distroVersion: '13', kernel: '6.12.0-amd64', arch: 'x86_64' },
     cpu: { model: 'Intel(R) Xeon(R) CPU @ 2.20GHz, rev "B"', cores: 2, virtFlag: 'vmx' },
-    memory: { totalBytes: 8e9, availableBytes: 6e9 },
-    diskFreeBytes: 1e10,
     cgroup: { mode: 'v2', detail: 'cgroup2fs' },
-    hypervisor: 'kvm',
-    kvm: { devicePresent: true, readWrite: true, usable: true, nested: false, detail: '' },
-    vsock: { vhostVsockDevice: false, moduleAvailable: true, blockedBy: null, detail: '' },
-    node: { path: '/usr/bin/node', version: 'v24.0.0' },
-    user: { uid: 0, name: 'root', passwordlessSudo: true },
-    tools: [],
-  },
+  }),
   versions: [{ runtime: 'runc', binary: 'runc', version: '1.2.4' }],
   bundle: { workload: 'hello', builtWith: 'gcc -static hello.c', digest: 'sha256:abc', path: '/var/lib/runtime-lab/bundles/hello' },
   startedAt: '2025-01-01T00:00:00.000Z',

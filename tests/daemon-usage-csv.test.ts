@@ -4,6 +4,7 @@ import type { DaemonUsageReading, EnvironmentInfo } from '../shared/model/run-re
 import { RunMeta } from '../shared/model/run.ts';
 import { buildPlan, DEFAULT_METHOD_DRAFT, type MethodDraft } from '../renderer/components/bench/plan-draft.ts';
 import type { BenchDraft } from '../renderer/store/runs-store.ts';
+import { hostFacts } from './lab/host-facts-fixture.ts';
 
 // The daemon readings CSV, and the Benchmarks form's method options as a plan.
 
@@ -12,20 +13,7 @@ const run: RunMeta = RunMeta.parse({
   hostName: 'lab',
   method: 'ctr',
   plan: { method: 'ctr', runtimes: [{ name: 'runc', binary: 'runc' }], iterations: 3 },
-  facts: {
-    collectedAt: '2025-01-01T00:00:00.000Z',
-    os: { prettyName: 'Debian GNU/Linux 12', distroId: 'debian', distroVersion: '12', kernel: '6.1.0-amd64', arch: 'x86_64' },
-    cpu: { model: 'CPU', cores: 2, virtFlag: 'vmx' },
-    memory: { totalBytes: 8e9, availableBytes: 6e9 },
-    diskFreeBytes: 1e10,
-    cgroup: { mode: 'hybrid', detail: '' },
-    hypervisor: 'kvm',
-    kvm: { devicePresent: true, readWrite: true, usable: true, nested: false, detail: '' },
-    vsock: { vhostVsockDevice: false, moduleAvailable: true, blockedBy: null, detail: '' },
-    node: { path: '/usr/bin/node', version: 'v24.0.0' },
-    user: { uid: 0, name: 'root', passwordlessSudo: true },
-    tools: [],
-  },
+  facts: hostFacts(),
   versions: [],
   bundle: null,
   startedAt: '2025-01-01T00:00:00.000Z',

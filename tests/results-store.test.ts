@@ -8,6 +8,7 @@ import { ResultsStore } from '../services/results/results-store.ts';
 import { LabError } from '../shared/lab-error.ts';
 import type { Sample } from '../shared/model/run-record.ts';
 import { RunMeta } from '../shared/model/run.ts';
+import { hostFacts } from './lab/host-facts-fixture.ts';
 
 let dir: string;
 let dbPath: string;
@@ -46,20 +47,11 @@ function runMeta(id: string, startedAt = '2025-01-01T00:00:00.000Z'): RunMeta {
       iterations: 2,
       warmups: 1,
     },
-    facts: {
-      collectedAt: '2025-01-01T00:00:00.000Z',
+    facts: hostFacts({
       os: { prettyName: 'Debian GNU/Linux 13', distroId: 'debian', distroVersion: '13', kernel: '6.12.0-amd64', arch: 'x86_64' },
-      cpu: { model: 'Test CPU', cores: 2, virtFlag: null },
-      memory: { totalBytes: 8e9, availableBytes: 6e9 },
-      diskFreeBytes: null,
       cgroup: { mode: 'v2', detail: 'cgroup2fs' },
-      hypervisor: null,
-      kvm: { devicePresent: false, readWrite: false, usable: null, nested: null, detail: '' },
-      vsock: { vhostVsockDevice: false, moduleAvailable: null, blockedBy: null, detail: '' },
-      node: null,
       user: { uid: 1000, name: 'lab', passwordlessSudo: null },
-      tools: [],
-    },
+    }),
     versions: [],
     bundle: null,
     startedAt,

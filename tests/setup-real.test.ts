@@ -12,8 +12,8 @@ import { controlDaemon, restoreConfigs } from '../services/setup/maintenance.ts'
 import { planSetup, type PlanOptions } from '../services/setup/plan.ts';
 import { formatPlan } from '../services/setup/format-plan.ts';
 import { runSetup, type SetupEvent, type SetupResult } from '../services/setup/run-setup.ts';
-import type { ParamValue } from '../services/setup/template.ts';
 import { startSshd, type TestSshd } from './lab/sshd.ts';
+import { labParams } from './lab/setup-params.ts';
 
 // The setup engine for real on this machine (Debian 12, root): runc, crun, runsc,
 // containerd and Docker recipes through the local transport and through a real sshd on
@@ -22,23 +22,7 @@ import { startSshd, type TestSshd } from './lab/sshd.ts';
 // the config files' originals are restored and compared byte for byte.
 
 const root = mkdtempSync(join(tmpdir(), 'rlab-setup-'));
-const PARAMS: Record<string, ParamValue> = {
-  labDir: `${root}/lab`,
-  containerdConfig: `${root}/etc/containerd/config.toml`,
-  containerdRoot: `${root}/containerd/root`,
-  containerdState: `${root}/containerd/state`,
-  containerdAddress: `${root}/containerd/containerd.sock`,
-  // No CNI plugins on the test machine and no pods are started: host network only.
-  criPodNetwork: 'host',
-  runscCtrWrapper: `${root}/bin/runsc-runtime-lab`,
-  dockerDaemonJson: `${root}/etc/docker/daemon.json`,
-  dockerDataRoot: `${root}/docker/data`,
-  dockerExecRoot: `${root}/docker/exec`,
-  dockerPidfile: `${root}/docker/docker.pid`,
-  dockerSocket: `${root}/docker/docker.sock`,
-  // As on the lab machines' docs: no iptables and no bridge inside this sandboxed VM.
-  dockerdExtraArgs: ['--iptables=false', '--bridge=none'],
-};
+const PARAMS = labParams(root);
 const FULL: PlanOptions = { recipes: ['runc', 'runsc', 'containerd', 'docker'], params: PARAMS };
 // Odd spacing on purpose: a restore must give back these exact bytes, not a re-serialised JSON.
 const ORIGINAL_DAEMON_JSON = '{ "debug" :false,\n\t"log-level": "warn" }\n';

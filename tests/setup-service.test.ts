@@ -8,9 +8,9 @@ import type { DoctorReportView, RecipeInfo, SetupPlanView, VerifyReport } from '
 import { createLabServices, type LabServices } from '../services/lab-services.ts';
 import { probeHost, type HostContext } from '../services/setup/host-context.ts';
 import { controlDaemon } from '../services/setup/maintenance.ts';
-import type { ParamValue } from '../services/setup/template.ts';
 import { createLocalTransport } from '../services/transport/local-transport.ts';
 import { startSshd, type TestSshd } from './lab/sshd.ts';
+import { labParams } from './lab/setup-params.ts';
 
 // The setup wizard's service behind the IPC channels, for real: the app's own dispatcher
 // (input and output validated against the contract, as the renderer gets them), HostService
@@ -20,21 +20,7 @@ import { startSshd, type TestSshd } from './lab/sshd.ts';
 // files' originals are restored. Download-host probes stay off: nothing goes to the internet.
 
 const root = mkdtempSync(join(tmpdir(), 'rlab-setup-svc-'));
-const PARAMS: Record<string, ParamValue> = {
-  labDir: `${root}/lab`,
-  containerdConfig: `${root}/etc/containerd/config.toml`,
-  containerdRoot: `${root}/containerd/root`,
-  containerdState: `${root}/containerd/state`,
-  containerdAddress: `${root}/containerd/containerd.sock`,
-  criPodNetwork: 'host',
-  runscCtrWrapper: `${root}/bin/runsc-runtime-lab`,
-  dockerDaemonJson: `${root}/etc/docker/daemon.json`,
-  dockerDataRoot: `${root}/docker/data`,
-  dockerExecRoot: `${root}/docker/exec`,
-  dockerPidfile: `${root}/docker/docker.pid`,
-  dockerSocket: `${root}/docker/docker.sock`,
-  dockerdExtraArgs: ['--iptables=false', '--bridge=none'],
-};
+const PARAMS = labParams(root);
 const DAEMONS = ['runc', 'runsc', 'containerd', 'docker'];
 const ORIGINAL_DAEMON_JSON = '{ "debug" :false,\n\t"log-level": "warn" }\n';
 const ORIGINAL_CONTAINERD = 'version = 2\n';
