@@ -141,7 +141,7 @@ export async function benchCommand(targetText: string, flags: BenchFlags, out: (
       ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
       timeoutMs: flags.timeout,
     };
-    const runId = await runner.start(link, plan);
+    const runId = await runner.start(link, plan, facts);
     err(`run ${runId} on ${label}: ${plan.runtimes.map((r) => r.name).join(', ')}, ${plan.warmups} warm-ups + ${plan.iterations} iterations each, ${plan.order}\n`);
     const onSignal = (): void => {
       err('\naborting: the agent cleans up the current container…\n');

@@ -87,7 +87,7 @@ export async function memoryCommand(targetText: string, flags: MemoryFlags, out:
         ...(flags.safetyMargin !== undefined ? { safetyMarginBytes: flags.safetyMargin * MIB } : {}),
       },
     };
-    const runId = await runner.start(link, plan);
+    const runId = await runner.start(link, plan, facts);
     err(`run ${runId} on ${label}: ${plan.runtimes.map((r) => r.name).join(', ')}, containers ${flags.containers.join(', ')}, settle ${flags.settle} ms\n`);
     const onSignal = (): void => {
       err('\naborting: the agent deletes every container it started…\n');

@@ -3,6 +3,7 @@ import path from 'node:path/posix';
 import type { LabEvent, RunPhase } from '../../shared/contract/ipc-contract.ts';
 import { LabError } from '../../shared/lab-error.ts';
 import { Plan } from '../../shared/model/plan.ts';
+import type { HostFacts } from '../../shared/model/host-facts.ts';
 import type { AgentEvent, DaemonUsageReading, MemoryStep, Sample } from '../../shared/model/run-record.ts';
 import type { FinalRunStatus } from '../../shared/model/run.ts';
 import type { ResultsStore } from '../results/results-store.ts';
@@ -61,7 +62,8 @@ export class BenchRunner {
     this.loadAgentBundle = prebuilt ? () => readPrebuiltAgentBundle(prebuilt) : buildAgentBundle;
   }
 
-  async start(link: HostLink, planInput: Plan): Promise<string> {
+  /** `freshFacts`: an inspection the caller made moments ago (the CLI does, to pick runtimes). */
+  async start(link: HostLink, planInput: Plan, freshFacts?: HostFacts): Promise<string> {
     const plan = Plan.parse(
       planInput.order === 'random' && planInput.seed === undefined ? { ...planInput, seed: crypto.randomInt(2 ** 31) } : planInput,
     );
@@ -70,7 +72,7 @@ export class BenchRunner {
     const transport = await link.transport();
     await requireBinaries(transport, plan);
     // Facts are taken fresh for every run: the environment is part of the result.
-    const facts = await inspectHost(transport);
+    const facts = freshFacts ?? (await inspectHost(transport));
     const agent = await deployAgent(transport, this.loadAgentBundle);
     this.store.createRun({
       id: runId, hostName: link.hostName, method: plan.method, plan, facts, versions: [], bundle: null,
