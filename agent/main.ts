@@ -39,6 +39,7 @@ const METHODS: Record<MeasurementMethod, (run: MethodRun) => Promise<'completed'
   'oci-direct': runOciDirect,
   ctr: runCtr,
   docker: runDocker,
+  cri: () => Promise.reject(new Error('method cri is being built')),
 };
 
 async function main(argv: string[]): Promise<number> {

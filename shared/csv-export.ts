@@ -8,13 +8,13 @@ import type { RuntimeSummary } from './stats.ts';
 // where each number came from.
 
 export const SAMPLE_CSV_COLUMNS = [
-  'run_id', 'host', 'method', 'runtime', 'iteration', 'warmup', 'duration_ms', 'ok', 'error',
+  'run_id', 'host', 'method', 'runtime', 'step', 'storage_driver', 'iteration', 'warmup', 'duration_ms', 'ok', 'error',
   'seq', 'started_at', 'exit_code', 'timed_out',
   'kernel', 'cgroup_mode', 'cpu_model', 'runtime_version',
 ] as const;
 
 export const SUMMARY_CSV_COLUMNS = [
-  'run_id', 'host', 'method', 'runtime', 'n', 'failures', 'warmups',
+  'run_id', 'host', 'method', 'runtime', 'step', 'storage_driver', 'n', 'failures', 'warmups',
   'mean_ms', 'median_ms', 'sd_ms', 'min_ms', 'max_ms', 'p5_ms', 'p95_ms', 'p99_ms',
   'ci_confidence', 'ci_low_ms', 'ci_high_ms', 'ci_resamples', 'ci_seed',
   'kernel', 'cgroup_mode', 'cpu_model', 'runtime_version',
@@ -24,7 +24,7 @@ type Cell = string | number | boolean | null;
 
 export function samplesToCsv(run: RunMeta, samples: readonly Sample[]): string {
   const rows = samples.map((s): Cell[] => [
-    run.id, run.hostName, run.method, s.runtime, s.iteration, s.warmup, s.durationMs, s.ok, s.error,
+    run.id, run.hostName, run.method, s.runtime, s.step ?? null, s.storageDriver ?? null, s.iteration, s.warmup, s.durationMs, s.ok, s.error,
     s.seq, s.startedAt, s.exitCode, s.timedOut,
     ...environment(run, s.runtime),
   ]);
@@ -33,7 +33,7 @@ export function samplesToCsv(run: RunMeta, samples: readonly Sample[]): string {
 
 export function summaryToCsv(run: RunMeta, summaries: readonly RuntimeSummary[]): string {
   const rows = summaries.map((s): Cell[] => [
-    run.id, run.hostName, run.method, s.runtime, s.n, s.failures, s.warmups,
+    run.id, run.hostName, run.method, s.runtime, s.step, s.storageDriver, s.n, s.failures, s.warmups,
     s.mean, s.median, s.sd, s.min, s.max, s.p5, s.p95, s.p99,
     s.medianCi?.confidence ?? null, s.medianCi?.low ?? null, s.medianCi?.high ?? null,
     s.medianCi?.resamples ?? null, s.medianCi?.seed ?? null,

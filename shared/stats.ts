@@ -41,6 +41,10 @@ export interface SummaryOptions {
 
 export interface RuntimeSummary extends Summary {
   runtime: string;
+  /** The part of the iteration summarised (a CRI call, a perf kernel); null: whole iterations. */
+  step: string | null;
+  /** The storage driver of a storage-driver loop; null when the run has one condition. */
+  storageDriver: string | null;
   /** Measured iterations that failed; excluded from the statistics. */
   failures: number;
   /** Warm-up iterations, ok or not; excluded from the statistics. */
@@ -97,21 +101,28 @@ export function summarize(values: readonly number[], options: SummaryOptions = {
   };
 }
 
-/** Statistics per runtime, in the order runtimes first appear in `samples`, from measured ok samples only. */
+/**
+ * Statistics per series — runtime, step and storage driver — in the order series first
+ * appear in `samples`, from measured ok samples only. A run without steps or drivers has
+ * one series per runtime.
+ */
 export function summarizeSamples(samples: readonly Sample[], options: SummaryOptions = {}): RuntimeSummary[] {
-  const groups = new Map<string, { durations: number[]; failures: number; warmups: number }>();
+  const groups = new Map<string, { runtime: string; step: string | null; storageDriver: string | null; durations: number[]; failures: number; warmups: number }>();
   for (const s of samples) {
-    let group = groups.get(s.runtime);
+    const key = JSON.stringify([s.runtime, s.step ?? null, s.storageDriver ?? null]);
+    let group = groups.get(key);
     if (!group) {
-      group = { durations: [], failures: 0, warmups: 0 };
-      groups.set(s.runtime, group);
+      group = { runtime: s.runtime, step: s.step ?? null, storageDriver: s.storageDriver ?? null, durations: [], failures: 0, warmups: 0 };
+      groups.set(key, group);
     }
     if (s.warmup) group.warmups++;
     else if (!s.ok) group.failures++;
     else group.durations.push(s.durationMs);
   }
-  return [...groups].map(([runtime, g]) => ({
-    runtime,
+  return [...groups.values()].map((g) => ({
+    runtime: g.runtime,
+    step: g.step,
+    storageDriver: g.storageDriver,
     ...summarize(g.durations, options),
     failures: g.failures,
     warmups: g.warmups,

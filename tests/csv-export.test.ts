@@ -31,7 +31,7 @@ const nastyError = 'runsc: "create" failed, sandbox: exit 1\nsecond line, with c
 
 const samples: Sample[] = [
   { seq: 0, runtime: 'runc', iteration: 0, warmup: true, startedAt: '2025-01-01T00:00:01.000Z', durationMs: 31.25, ok: true, exitCode: 0, timedOut: false, error: null },
-  { seq: 1, runtime: 'runsc', iteration: 0, warmup: false, startedAt: '2025-01-01T00:00:02.000Z', durationMs: 30000, ok: false, exitCode: null, timedOut: true, error: nastyError },
+  { seq: 1, runtime: 'runsc', iteration: 0, warmup: false, startedAt: '2025-01-01T00:00:02.000Z', durationMs: 30000, ok: false, exitCode: null, timedOut: true, error: nastyError, step: 'StartContainer', storageDriver: 'vfs' },
   { seq: 2, runtime: 'runc', iteration: 0, warmup: false, startedAt: '2025-01-01T00:00:03.000Z', durationMs: 21.7, ok: true, exitCode: 0, timedOut: false, error: null },
 ];
 
@@ -39,7 +39,7 @@ describe('samplesToCsv', () => {
   it('has the documented columns, in order', () => {
     const [header] = parseCsv(samplesToCsv(run, samples));
     expect(header).toEqual([...SAMPLE_CSV_COLUMNS]);
-    expect(header?.join(',')).toMatch(/^run_id,host,method,runtime,iteration,warmup,duration_ms,ok,error,seq,started_at,exit_code,timed_out,/);
+    expect(header?.join(',')).toMatch(/^run_id,host,method,runtime,step,storage_driver,iteration,warmup,duration_ms,ok,error,seq,started_at,exit_code,timed_out,/);
   });
 
   it('round-trips every field, including errors with commas, quotes and line breaks', () => {
@@ -51,6 +51,8 @@ describe('samplesToCsv', () => {
       host: 'lab, "east"',
       method: 'oci-direct',
       runtime: 'runsc',
+      step: 'StartContainer',
+      storage_driver: 'vfs',
       iteration: '0',
       warmup: 'false',
       duration_ms: '30000',
@@ -70,7 +72,7 @@ describe('samplesToCsv', () => {
 
   it('repeats the environment on every row', () => {
     const [, ...rows] = parseCsv(samplesToCsv(run, samples));
-    for (const row of rows) expect(row.slice(13, 16)).toEqual(['6.12.0-amd64', 'v2', run.facts.cpu.model]);
+    for (const row of rows) expect(row.slice(15, 18)).toEqual(['6.12.0-amd64', 'v2', run.facts.cpu.model]);
   });
 
   it('separates records with CRLF, as RFC 4180 says', () => {

@@ -136,6 +136,20 @@ describe('ResultsStore', () => {
     db.close();
   });
 
+  it('keeps CRI steps and storage drivers, and counts iterations, not their steps', () => {
+    const store = openStore();
+    store.createRun(runMeta('run-a'));
+    const samples = [
+      sample(0, { warmup: false, step: 'RunPodSandbox' }),
+      sample(1, { warmup: false, step: 'StartContainer', ok: false, error: 'failed to start' }),
+      sample(2, { warmup: false, ok: false, error: 'failed to start' }),
+      sample(3, { warmup: false, storageDriver: 'vfs' }),
+    ];
+    store.appendSamples('run-a', samples);
+    expect(store.getRun('run-a').samples).toEqual(samples);
+    expect(store.listRuns()[0]?.counts).toEqual({ ok: 1, failed: 1, warmups: 0 });
+  });
+
   it('lists runs newest first, with zero counts before any sample', () => {
     const store = openStore();
     store.createRun(runMeta('older', '2025-01-01T00:00:00.000Z'));

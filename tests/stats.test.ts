@@ -104,12 +104,13 @@ describe('summarize', () => {
 });
 
 describe('summarizeSamples', () => {
+  let seq = 0;
+  const sample = (runtime: string, warmup: boolean, ok: boolean, durationMs: number): Sample => ({
+    seq: seq++, runtime, iteration: 0, warmup, startedAt: '2025-01-01T00:00:00.000Z', durationMs, ok,
+    exitCode: ok ? 0 : 1, timedOut: false, error: ok ? null : 'boom',
+  });
+
   it('excludes warm-ups and failures from the statistics but counts them', () => {
-    let seq = 0;
-    const sample = (runtime: string, warmup: boolean, ok: boolean, durationMs: number): Sample => ({
-      seq: seq++, runtime, iteration: 0, warmup, startedAt: '2025-01-01T00:00:00.000Z', durationMs, ok,
-      exitCode: ok ? 0 : 1, timedOut: false, error: ok ? null : 'boom',
-    });
     const samples = [
       sample('runsc', true, true, 900),
       sample('runc', true, true, 500),
@@ -123,7 +124,24 @@ describe('summarizeSamples', () => {
     expect(rest).toEqual([]);
     expect(runsc).toMatchObject({ runtime: 'runsc', n: 0, failures: 2, warmups: 1, median: null, medianCi: null });
     expect(runc).toMatchObject({ runtime: 'runc', n: 10, failures: 1, warmups: 2, median: 5.5, min: 1, max: 10 });
-    expect(runc).toEqual({ runtime: 'runc', failures: 1, warmups: 2, ...summarize(oneToTen) });
+    expect(runc).toEqual({ runtime: 'runc', step: null, storageDriver: null, failures: 1, warmups: 2, ...summarize(oneToTen) });
+  });
+
+  it('keeps steps and storage drivers apart: one series per runtime, step and driver', () => {
+    const samples: Sample[] = [
+      { ...sample('runc', false, true, 10), step: 'RunPodSandbox' },
+      { ...sample('runc', false, true, 30), step: 'StartContainer' },
+      { ...sample('runc', false, true, 40) },
+      { ...sample('runc', false, true, 100), storageDriver: 'vfs' },
+      { ...sample('runc', false, true, 12), step: 'RunPodSandbox' },
+    ];
+    const series = summarizeSamples(samples).map((s) => [s.runtime, s.step, s.storageDriver, s.n, s.median]);
+    expect(series).toEqual([
+      ['runc', 'RunPodSandbox', null, 2, 11],
+      ['runc', 'StartContainer', null, 1, 30],
+      ['runc', null, null, 1, 40],
+      ['runc', null, 'vfs', 1, 100],
+    ]);
   });
 
   it('returns nothing for no samples', () => {

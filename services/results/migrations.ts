@@ -106,6 +106,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ) STRICT, WITHOUT ROWID;
     `,
   },
+  {
+    description: 'sample steps (CRI calls, perf kernels) and the storage driver of a storage-driver loop',
+    sql: `
+      ALTER TABLE samples ADD COLUMN step TEXT;
+      ALTER TABLE samples ADD COLUMN storage_driver TEXT;
+    `,
+  },
 ];
 
 /** Schema version of a database: the number of migrations applied to it. */

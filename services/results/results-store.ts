@@ -42,6 +42,8 @@ interface SampleRow {
   exit_code: number | null;
   timed_out: 0 | 1;
   error: string | null;
+  step: string | null;
+  storage_driver: string | null;
 }
 
 interface MemoryStepRow {
@@ -303,7 +305,8 @@ export class ResultsStore {
                 COALESCE(SUM(s.warmup = 0 AND s.ok = 1), 0) AS ok_count,
                 COALESCE(SUM(s.warmup = 0 AND s.ok = 0), 0) AS failed_count,
                 COALESCE(SUM(s.warmup), 0)                  AS warmup_count
-         FROM runs r LEFT JOIN samples s ON s.run_id = r.id
+         -- Iterations, not parts of them: step samples (CRI calls, perf kernels) are not counted.
+         FROM runs r LEFT JOIN samples s ON s.run_id = r.id AND s.step IS NULL
          GROUP BY r.id
          ORDER BY r.started_at DESC, r.id`,
       )
@@ -352,7 +355,7 @@ export class ResultsStore {
     );
     const sampleRows = this.#db
       .prepare(
-        `SELECT seq, runtime, iteration, warmup, started_at, duration_ms, ok, exit_code, timed_out, error
+        `SELECT seq, runtime, iteration, warmup, started_at, duration_ms, ok, exit_code, timed_out, error, step, storage_driver
          FROM samples WHERE run_id = ? ORDER BY seq`,
       )
       .all(runId) as unknown as SampleRow[];
@@ -368,6 +371,9 @@ export class ResultsStore {
         exitCode: s.exit_code,
         timedOut: s.timed_out === 1,
         error: s.error,
+        // Absent rather than null, so runs without steps read back exactly as they were written.
+        ...(s.step === null ? {} : { step: s.step }),
+        ...(s.storage_driver === null ? {} : { storageDriver: s.storage_driver }),
       }),
     );
     return { meta, samples };
@@ -396,13 +402,14 @@ export class ResultsStore {
     const valid = parseInput(z.array(Sample), samples, 'samples');
     this.#requireRun(runId);
     const insert = this.#db.prepare(
-      `INSERT OR IGNORE INTO samples (run_id, seq, runtime, iteration, warmup, started_at, duration_ms, ok, exit_code, timed_out, error)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR IGNORE INTO samples (run_id, seq, runtime, iteration, warmup, started_at, duration_ms, ok, exit_code, timed_out, error, step, storage_driver)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     let added = 0;
     for (const s of valid) {
       const { changes } = insert.run(
         runId, s.seq, s.runtime, s.iteration, Number(s.warmup), s.startedAt, s.durationMs, Number(s.ok), s.exitCode, Number(s.timedOut), s.error,
+        s.step ?? null, s.storageDriver ?? null,
       );
       added += Number(changes);
     }

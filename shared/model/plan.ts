@@ -7,7 +7,7 @@ import { z } from 'zod';
 // TypeScript literals written for oci-direct stay valid; the agent fills in the
 // documented defaults and records what it actually used in the run's `environment`.
 
-export const MEASUREMENT_METHODS = ['oci-direct', 'ctr', 'docker'] as const;
+export const MEASUREMENT_METHODS = ['oci-direct', 'ctr', 'docker', 'cri'] as const;
 export const MeasurementMethod = z.enum(MEASUREMENT_METHODS);
 export type MeasurementMethod = z.infer<typeof MeasurementMethod>;
 
@@ -67,6 +67,17 @@ export const DockerRuntimeOptions = z.object({
 });
 export type DockerRuntimeOptions = z.infer<typeof DockerRuntimeOptions>;
 
+/** How a CRI pod names the runtime (method "cri"). */
+export const CriRuntimeOptions = z.object({
+  /**
+   * RunPodSandboxRequest.runtime_handler: a runtime the CRI endpoint's configuration names
+   * (containerd: [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.NAME]). "" is the
+   * endpoint's default runtime. Default: the runtime's name in the plan.
+   */
+  handler: z.string().regex(/^$|^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/),
+});
+export type CriRuntimeOptions = z.infer<typeof CriRuntimeOptions>;
+
 export const RuntimeSpec = z.object({
   /** Label shown in charts and CSV, unique within a plan (e.g. "runsc-ptrace"). */
   name: z.string().regex(NAME),
@@ -80,11 +91,16 @@ export const RuntimeSpec = z.object({
   ctr: CtrRuntimeOptions.optional(),
   /** Method "docker": runtime name in daemon.json; default derived from binary and globalArgs. */
   docker: DockerRuntimeOptions.optional(),
+  /** Method "cri": the runtime handler; default the runtime's name. */
+  cri: CriRuntimeOptions.optional(),
 });
 export type RuntimeSpec = z.infer<typeof RuntimeSpec>;
 
-/** hello: prints and exits (startup); loop: the seed's loop.c, stays up (memory plans only). */
-export const Workload = z.enum(['hello', 'loop']);
+/**
+ * hello: prints and exits (startup); loop: the seed's loop.c, stays up (memory plans only);
+ * perf: fixed CPU, syscall and file I/O kernels timed inside the container (perf plans only).
+ */
+export const Workload = z.enum(['hello', 'loop', 'perf']);
 export type Workload = z.infer<typeof Workload>;
 
 export const DEFAULT_CONTAINERD_ADDRESS = '/run/containerd/containerd.sock';
@@ -113,6 +129,12 @@ export const DockerOptions = z.object({
   daemonJson: PATH.optional(),
   /** The storage driver the comparison assumes: the run fails before measuring when dockerd uses another. */
   storageDriver: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/).optional(),
+  /**
+   * A storage-driver loop: the whole plan is measured once per driver, in this order, with
+   * daemon.json's "storage-driver" switched (backed up, dockerd restarted, confirmed by
+   * `docker info`) and the user's original restored at the end or on abort.
+   */
+  storageDrivers: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,63}$/)).min(1).max(8).optional(),
   /** `docker run --network`; default none (what ctr gives a container: its own namespace, no interface). */
   network: z.string().regex(NAME).optional(),
   /** How a daemon.json change takes effect: reload (SIGHUP; a restart when that is not enough, the default) or always restart. */
@@ -137,6 +159,42 @@ export type MemoryOptions = z.infer<typeof MemoryOptions>;
 
 export const DEFAULT_MEMORY_SETTLE_MS = 2_000;
 
+/** The perf workload's kernels, each a fixed amount of work timed inside the container (Sample.step). */
+export const PERF_KERNELS = ['cpu', 'syscalls', 'io'] as const;
+export type PerfKernel = (typeof PERF_KERNELS)[number];
+
+/**
+ * A performance plan: the same static binary in every runtime times fixed work inside the
+ * container — cpu (an integer loop), syscalls (getpid in a loop, through the runtime's
+ * syscall path: gVisor's Sentry, a VM's kernel), io (write + fsync of a fixed size).
+ */
+export const PerfOptions = z.object({
+  /** Iterations of the integer loop; default 200 000 000. */
+  cpuLoops: z.number().int().min(1).max(1e12).optional(),
+  /** getpid calls; default 1 000 000. */
+  syscalls: z.number().int().min(1).max(1e10).optional(),
+  /** Bytes written then fsynced, in 64 KiB writes, to a file in the container's root filesystem; default 64 MiB. */
+  ioBytes: z.number().int().min(65_536).max(64 * 1024 ** 3).optional(),
+});
+export type PerfOptions = z.infer<typeof PerfOptions>;
+
+export const DEFAULT_PERF = { cpuLoops: 200_000_000, syscalls: 1_000_000, ioBytes: 64 * 1024 * 1024 } as const;
+
+/** The method "cri" endpoint. */
+export const CriOptions = z.object({
+  /** The CRI socket; default containerd's /run/containerd/containerd.sock (cri-o: /var/run/crio/crio.sock). */
+  address: PATH.optional(),
+  /** host (default): pods in the host's network namespace, no CNI on the path; cni: the endpoint's CNI config. */
+  network: z.enum(['host', 'cni']).optional(),
+});
+export type CriOptions = z.infer<typeof CriOptions>;
+
+/** The pod lifecycle of talk 2, in call order: each is one Sample.step of a cri iteration. */
+export const CRI_STEPS = ['RunPodSandbox', 'CreateContainer', 'StartContainer', 'StopContainer', 'RemoveContainer', 'StopPodSandbox', 'RemovePodSandbox'] as const;
+export type CriStep = (typeof CRI_STEPS)[number];
+
+export const DEFAULT_CRI_ADDRESS = DEFAULT_CONTAINERD_ADDRESS;
+
 export const Plan = z
   .object({
     method: MeasurementMethod,
@@ -154,14 +212,21 @@ export const Plan = z
     docker: DockerOptions.optional(),
     /** Methods ctr and docker: how often daemon CPU and memory are read (ms; default 250, 0 = off). */
     daemonSampleMs: z.union([z.literal(0), z.number().int().min(50).max(60_000)]).optional(),
-    /** Set: a memory-footprint run instead of a startup one (method oci-direct only, workload loop). */
+    /** Set: a memory-footprint run instead of a startup one (methods oci-direct, ctr, docker; workload loop). */
     memory: MemoryOptions.optional(),
+    /** Set: a performance run (workload perf): the kernels' times are the samples' steps. */
+    perf: PerfOptions.optional(),
+    /** Method "cri". */
+    cri: CriOptions.optional(),
   })
   .refine((p) => new Set(p.runtimes.map((r) => r.name)).size === p.runtimes.length, {
     message: 'runtime names must be unique within a plan',
   })
-  .refine((p) => p.memory === undefined || p.method === 'oci-direct', { message: 'memory plans use method oci-direct' })
-  .refine((p) => (p.workload === 'loop') === (p.memory !== undefined), { message: 'workload loop goes with a memory plan, and only with one' });
+  .refine((p) => p.memory === undefined || p.method !== 'cri', { message: 'memory plans use method oci-direct, ctr or docker' })
+  .refine((p) => (p.workload === 'loop') === (p.memory !== undefined), { message: 'workload loop goes with a memory plan, and only with one' })
+  .refine((p) => (p.workload === 'perf') === (p.perf !== undefined), { message: 'workload perf goes with a perf plan, and only with one' })
+  .refine((p) => p.perf === undefined || p.method !== 'cri', { message: 'perf plans use method oci-direct, ctr or docker' })
+  .refine((p) => p.docker?.storageDrivers === undefined || p.method === 'docker', { message: 'docker.storageDrivers applies to method docker only' });
 export type Plan = z.infer<typeof Plan>;
 
 /** Plan-level containerd options with the defaults filled in. */
@@ -174,12 +239,23 @@ export function resolveContainerdOptions(plan: Pick<Plan, 'containerd'>): Requir
 }
 
 /** Plan-level docker options with the defaults filled in (storageDriver stays optional: no expectation). */
-export function resolveDockerOptions(plan: Pick<Plan, 'docker'>): Required<Omit<DockerOptions, 'storageDriver'>> & { storageDriver: string | null } {
+export function resolveDockerOptions(plan: Pick<Plan, 'docker'>): Required<Omit<DockerOptions, 'storageDriver' | 'storageDrivers'>> & { storageDriver: string | null; storageDrivers: string[] | null } {
   return {
     host: plan.docker?.host ?? DEFAULT_DOCKER_HOST,
     daemonJson: plan.docker?.daemonJson ?? DEFAULT_DAEMON_JSON,
     storageDriver: plan.docker?.storageDriver ?? null,
+    storageDrivers: plan.docker?.storageDrivers ?? null,
     network: plan.docker?.network ?? 'none',
     apply: plan.docker?.apply ?? 'reload',
   };
+}
+
+/** Plan-level CRI options with the defaults filled in. */
+export function resolveCriOptions(plan: Pick<Plan, 'cri'>): Required<CriOptions> {
+  return { address: plan.cri?.address ?? DEFAULT_CRI_ADDRESS, network: plan.cri?.network ?? 'host' };
+}
+
+/** The CRI runtime handler of a runtime: its own option, else its name. */
+export function criHandler(runtime: Pick<RuntimeSpec, 'name' | 'cri'>): string {
+  return runtime.cri?.handler ?? runtime.name;
 }

@@ -19,6 +19,15 @@ export const Sample = z.object({
   timedOut: z.boolean(),
   /** The runtime's own error output (trimmed) when the iteration failed. */
   error: z.string().nullable(),
+  /**
+   * Part of the iteration timed on its own: a CRI call (RunPodSandbox … RemovePodSandbox,
+   * see CRI_STEPS) or a perf kernel (cpu, syscalls, io; see PERF_KERNELS). Null or absent:
+   * the whole iteration. An iteration with steps has one sample per step and one for the
+   * whole, each with its own seq and the same iteration index.
+   */
+  step: z.string().regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/).nullable().optional(),
+  /** Docker's storage driver the iteration ran on, when the plan loops over several (docker.storageDrivers). */
+  storageDriver: z.string().nullable().optional(),
 });
 export type Sample = z.infer<typeof Sample>;
 
@@ -122,8 +131,29 @@ export const EnvironmentInfo = z.object({
       /** Runtimes dockerd knew while measuring (after Runtime Lab's registrations). */
       runtimes: z.record(z.string(), z.object({ path: z.string().optional(), runtimeArgs: z.array(z.string()).optional() })),
       network: z.string(),
+      /** A storage-driver loop (plan docker.storageDrivers): the drivers in the order they were measured, as dockerd confirmed them. */
+      storageDrivers: z.array(z.string()).optional(),
     })
     .nullable(),
+  /** Method "cri": the CRI endpoint as it described itself (absent for other methods and older runs). */
+  cri: z
+    .object({
+      address: z.string(),
+      /** RuntimeService.Version: runtime_name, runtime_version, runtime_api_version. */
+      runtimeName: z.string().nullable(),
+      runtimeVersion: z.string().nullable(),
+      runtimeApiVersion: z.string().nullable(),
+      /** The pause image the CRI plugin starts sandboxes from (built and imported offline by Runtime Lab). */
+      sandboxImage: z.string().nullable(),
+      /** host: pods share the host's network namespace (no CNI involved); cni: the CNI config below. */
+      network: z.enum(['host', 'cni']),
+      cniConfig: z.string().nullable(),
+      /** Runtime handlers the endpoint knows (containerd: plugins."io.containerd.grpc.v1.cri".containerd.runtimes). */
+      handlers: z.array(z.string()),
+      snapshotter: z.string().nullable(),
+    })
+    .nullable()
+    .optional(),
   image: WorkloadImageInfo.nullable(),
   runtimes: z.array(RuntimeInvocation),
 });

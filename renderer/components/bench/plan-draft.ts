@@ -55,6 +55,7 @@ export const METHOD_LABELS: Record<MeasurementMethod, { label: string; hint: str
   'oci-direct': { label: 'OCI direct', hint: 'Each runtime binary runs the same OCI bundle itself, as in `time runc run`: no daemon in the path.' },
   ctr: { label: 'ctr', hint: 'containerd starts each container (`ctr run --rm`) through a shim: the daemon and the shim are part of what is measured.' },
   docker: { label: 'docker', hint: 'dockerd starts each container (`docker run --rm`) on top of containerd: the whole Docker path is measured.' },
+  cri: { label: 'CRI', hint: 'The kubelet\'s path: each pod lifecycle call (RunPodSandbox … RemovePodSandbox) against the CRI socket, each step timed.' },
 };
 
 export function isPicked(draft: BenchDraft, name: string): boolean {

@@ -6,10 +6,10 @@ import { summarizeSamples, type RuntimeSummary } from '../../../shared/stats.ts'
  * samples yet (a live run just started), so tables and charts keep their shape.
  */
 export function orderedSummaries(samples: readonly Sample[], runtimes: readonly string[]): RuntimeSummary[] {
-  const byName = new Map(summarizeSamples(samples).map((s) => [s.runtime, s]));
+  const byName = new Map(summarizeSamples(samples).filter((s) => s.step === null && s.storageDriver === null).map((s) => [s.runtime, s]));
   const names = [...runtimes, ...[...byName.keys()].filter((r) => !runtimes.includes(r))];
   return names.map(
     (runtime) =>
-      byName.get(runtime) ?? { runtime, n: 0, failures: 0, warmups: 0, mean: null, median: null, sd: null, min: null, max: null, p5: null, p95: null, p99: null, medianCi: null },
+      byName.get(runtime) ?? { runtime, step: null, storageDriver: null, n: 0, failures: 0, warmups: 0, mean: null, median: null, sd: null, min: null, max: null, p5: null, p95: null, p99: null, medianCi: null },
   );
 }

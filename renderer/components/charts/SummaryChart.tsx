@@ -165,5 +165,5 @@ export function SummaryChart(props: { summaries: readonly RuntimeSummary[]; runt
 }
 
 function emptySummary(runtime: string): RuntimeSummary {
-  return { runtime, n: 0, failures: 0, warmups: 0, mean: null, median: null, sd: null, min: null, max: null, p5: null, p95: null, p99: null, medianCi: null };
+  return { runtime, step: null, storageDriver: null, n: 0, failures: 0, warmups: 0, mean: null, median: null, sd: null, min: null, max: null, p5: null, p95: null, p99: null, medianCi: null };
 }
