@@ -122,7 +122,7 @@ export function isStaticElf(file: string): boolean {
 }
 
 /** sha256 over config.json and every rootfs file's relative path, size and content, in path order. */
-function bundleDigest(config: string, rootfs: string): string {
+export function bundleDigest(config: string, rootfs: string): string {
   const hash = createHash('sha256');
   const add = (name: string, content: Buffer) => {
     // Name and length delimit each entry, so no two different bundles hash the same stream.
@@ -149,8 +149,9 @@ function listFiles(dir: string, prefix = ''): string[] {
  * The spec `runc spec` writes (runc 1.1), with the workload as the process, a read-only
  * root at an absolute path (runnc refuses a relative one) and no terminal (the agent
  * is not attached to one, and runtimes refuse `terminal: true` without a console socket).
+ * `writableRoot`: for a workload that writes into its root filesystem (perf's io kernel).
  */
-function ociSpec(rootPath: string, args: string[]): object {
+export function ociSpec(rootPath: string, args: string[], options: { writableRoot?: boolean } = {}): object {
   const caps = ['CAP_AUDIT_WRITE', 'CAP_KILL', 'CAP_NET_BIND_SERVICE'];
   return {
     ociVersion: '1.0.2-dev',
@@ -164,7 +165,7 @@ function ociSpec(rootPath: string, args: string[]): object {
       rlimits: [{ type: 'RLIMIT_NOFILE', hard: 1024, soft: 1024 }],
       noNewPrivileges: true,
     },
-    root: { path: rootPath, readonly: true },
+    root: { path: rootPath, readonly: !options.writableRoot },
     hostname: 'runtime-lab',
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },

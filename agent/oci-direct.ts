@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Plan, RuntimeSpec } from '../shared/model/plan.ts';
-import type { AgentEvent } from '../shared/model/run-record.ts';
-import { prepareBundle } from './bundle.ts';
+import type { AgentEvent, Sample } from '../shared/model/run-record.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
 import { preparePreciseTimer } from './precise-timer.ts';
+import { perfIterationSamples } from './perf-report.ts';
+import { prepareWorkloadBundle } from './workload-bundle.ts';
 
 // The "oci-direct" method: call each low-level runtime on an OCI bundle, the fewest
 // layers between the timer and the runtime (talk 1's `time runc run ID`, done many times,
@@ -33,7 +34,7 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
   const scratchDir = path.join(run.runDir, 'scratch');
   mkdirSync(scratchDir, { recursive: true });
   try {
-    const bundle = prepareBundle(path.join(run.runDir, 'bundle'));
+    const bundle = prepareWorkloadBundle(plan, path.join(run.runDir, 'bundle'));
     for (const message of bundle.warnings) emit({ type: 'log', level: 'warn', message });
     emit({ type: 'bundle', bundle: bundle.info });
     const timer = preparePreciseTimer(path.join(run.runDir, 'timer'));
@@ -47,7 +48,9 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
 
     const runtimes = new Map(plan.runtimes.map((r) => [r.name, r]));
     const slots = buildRunOrder({ ...plan, runtimes: plan.runtimes.map((r) => r.name) });
-    for (const [seq, slot] of slots.entries()) {
+    // Perf iterations emit several samples (whole, then each kernel): seq counts samples, not slots.
+    let seq = 0;
+    for (const slot of slots) {
       if (signal.aborted) return 'aborted';
       const runtime = runtimes.get(slot.runtime);
       if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
@@ -70,10 +73,10 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
         return 'aborted';
       }
       const { durationMs, exitCode, timedOut, error } = measured;
-      emit({
-        type: 'sample',
-        sample: { seq, runtime: runtime.name, iteration: slot.iteration, warmup: slot.warmup, startedAt, durationMs, ok: error === null, exitCode, timedOut, error },
-      });
+      const whole: Sample = { seq, runtime: runtime.name, iteration: slot.iteration, warmup: slot.warmup, startedAt, durationMs, ok: error === null, exitCode, timedOut, error };
+      const samples = plan.perf ? perfIterationSamples(whole, measured) : [whole];
+      for (const sample of samples) emit({ type: 'sample', sample });
+      seq += samples.length;
     }
     return 'completed';
   } finally {
@@ -105,6 +108,9 @@ interface Measured {
   neverStarted: boolean;
   /** The runtime's own words when the iteration failed; null when it succeeded. */
   error: string | null;
+  /** The workload's output as it reached the runtime's stdio (`run`); empty for create-start, whose container outlives the files. */
+  stdout: string;
+  stderr: string;
 }
 
 function command(runtime: RuntimeSpec, ...args: string[]): string[] {
@@ -119,6 +125,8 @@ function toMeasured(result: SpawnTimedResult, timeoutMs: number, durationMs = re
     aborted: result.aborted,
     neverStarted: result.spawnError !== null,
     error: failureText(result, timeoutMs),
+    stdout: result.stdout,
+    stderr: result.stderr,
   };
 }
 
@@ -159,12 +167,12 @@ async function measureCreateStart(
     const gone = result.exitCode !== 0 && NOT_THERE.test(result.stderr);
     if (gone || containerStatus(result.stdout) === 'stopped') {
       // Every step exited 0; `state` does not report the workload's own exit status.
-      return { durationMs: elapsed(), exitCode: 0, timedOut: false, aborted: false, neverStarted: false, error: null };
+      return { durationMs: elapsed(), exitCode: 0, timedOut: false, aborted: false, neverStarted: false, error: null, stdout: '', stderr: '' };
     }
     if (result.exitCode !== 0) return failed(result);
     const left = options.timeoutMs - elapsed();
     if (left <= 0) {
-      return { durationMs: elapsed(), exitCode: null, timedOut: true, aborted: false, neverStarted: false, error: `timed out after ${options.timeoutMs} ms waiting for the container to stop` };
+      return { durationMs: elapsed(), exitCode: null, timedOut: true, aborted: false, neverStarted: false, error: `timed out after ${options.timeoutMs} ms waiting for the container to stop`, stdout: '', stderr: '' };
     }
     await new Promise((resolve) => setTimeout(resolve, Math.min(STATE_POLL_MS, left)));
   }

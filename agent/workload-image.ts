@@ -5,7 +5,7 @@ import type { BundleInfo, WorkloadImageInfo } from '../shared/model/run-record.t
 import { spawnTimed } from './spawn-timed.ts';
 
 // The workload as an image, built on the host with no registry and no network: the
-// bundle's rootfs (the same static hello oci-direct runs) becomes the single layer of a
+// bundle's rootfs (the same static workload oci-direct runs) becomes the single layer of a
 // docker-archive tarball, which both `docker load` and `ctr images import` accept. One
 // archive for both daemons means one image config, so Docker's image ID and containerd's
 // config digest are the same sha256 — the record proves both methods ran the same bytes.
@@ -24,7 +24,8 @@ export interface BuiltImage {
   archiveSha256: string;
 }
 
-const REPOSITORY = 'runtime-lab/hello';
+/** The image is named after its workload: runtime-lab/hello, runtime-lab/perf… */
+const REPOSITORY_PREFIX = 'runtime-lab/';
 const ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
 
 /** Writes the docker-archive for `bundle` into `outDir` and describes it. */
@@ -42,11 +43,11 @@ export function buildWorkloadImage(bundle: BundleInfo, outDir: string): BuiltIma
       os: 'linux',
       config: { Cmd: command, Env: ENV, WorkingDir: '/' },
       rootfs: { type: 'layers', diff_ids: [`sha256:${layerHex}`] },
-      history: [{ created_by: `runtime-lab: rootfs of the hello bundle ${bundle.digest} (${bundle.builtWith})` }],
+      history: [{ created_by: `runtime-lab: rootfs of the ${bundle.workload} bundle ${bundle.digest} (${bundle.builtWith})` }],
     }),
   );
   const configHex = sha256(config);
-  const ref = `${REPOSITORY}:${configHex.slice(0, 12)}`;
+  const ref = `${REPOSITORY_PREFIX}${bundle.workload}:${configHex.slice(0, 12)}`;
   const manifest = Buffer.from(JSON.stringify([{ Config: `${configHex}.json`, RepoTags: [ref], Layers: [`${layerHex}/layer.tar`] }]));
   const archive = tar([
     { name: `${layerHex}/`, mode: 0o755, kind: 'dir' },
@@ -55,7 +56,7 @@ export function buildWorkloadImage(bundle: BundleInfo, outDir: string): BuiltIma
     { name: 'manifest.json', mode: 0o644, kind: 'file', data: manifest },
   ]);
   mkdirSync(outDir, { recursive: true });
-  const file = path.join(outDir, 'hello-image.tar');
+  const file = path.join(outDir, `${bundle.workload}-image.tar`);
   writeFileSync(file, archive);
   return {
     archive: file,

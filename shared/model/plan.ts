@@ -171,14 +171,14 @@ export type PerfKernel = (typeof PERF_KERNELS)[number];
 export const PerfOptions = z.object({
   /** Iterations of the integer loop; default 200 000 000. */
   cpuLoops: z.number().int().min(1).max(1e12).optional(),
-  /** getpid calls; default 1 000 000. */
+  /** getpid calls; default 100 000 (gVisor on ptrace spends 15–50 µs on each: a million would outlast the timeout). */
   syscalls: z.number().int().min(1).max(1e10).optional(),
   /** Bytes written then fsynced, in 64 KiB writes, to a file in the container's root filesystem; default 64 MiB. */
   ioBytes: z.number().int().min(65_536).max(64 * 1024 ** 3).optional(),
 });
 export type PerfOptions = z.infer<typeof PerfOptions>;
 
-export const DEFAULT_PERF = { cpuLoops: 200_000_000, syscalls: 1_000_000, ioBytes: 64 * 1024 * 1024 } as const;
+export const DEFAULT_PERF = { cpuLoops: 200_000_000, syscalls: 100_000, ioBytes: 64 * 1024 * 1024 } as const;
 
 /** The method "cri" endpoint. */
 export const CriOptions = z.object({
@@ -226,7 +226,11 @@ export const Plan = z
   .refine((p) => (p.workload === 'loop') === (p.memory !== undefined), { message: 'workload loop goes with a memory plan, and only with one' })
   .refine((p) => (p.workload === 'perf') === (p.perf !== undefined), { message: 'workload perf goes with a perf plan, and only with one' })
   .refine((p) => p.perf === undefined || p.method !== 'cri', { message: 'perf plans use method oci-direct, ctr or docker' })
-  .refine((p) => p.docker?.storageDrivers === undefined || p.method === 'docker', { message: 'docker.storageDrivers applies to method docker only' });
+  .refine((p) => p.docker?.storageDrivers === undefined || p.method === 'docker', { message: 'docker.storageDrivers applies to method docker only' })
+  .refine((p) => p.docker?.storageDrivers === undefined || p.docker.storageDriver === undefined, {
+    message: 'docker.storageDriver (the driver dockerd must already use) and docker.storageDrivers (a loop that sets each) exclude each other',
+  })
+  .refine((p) => p.docker?.storageDrivers === undefined || p.memory === undefined, { message: 'a memory plan runs on the storage driver dockerd has: docker.storageDrivers loops startup and perf plans only' });
 export type Plan = z.infer<typeof Plan>;
 
 /** Plan-level containerd options with the defaults filled in. */
