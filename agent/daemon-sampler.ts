@@ -173,12 +173,12 @@ const DEFAULT_CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 const DEFAULT_DOCKER_SOCKET = '/run/docker.sock';
 
 /** "unix:///var/run/x.sock" and "/var/run/x.sock" name the same socket as "/run/x.sock". */
-function socketPath(address: string): string {
+export function socketPath(address: string): string {
   return address.replace(/^unix:\/\//, '').replace(/^\/var\/run\//, '/run/');
 }
 
 /** The value after any of `flags` in an argv (`--flag value` or `--flag=value`). */
-function flagValue(argv: readonly string[], flags: readonly string[]): string | null {
+export function flagValue(argv: readonly string[], flags: readonly string[]): string | null {
   for (const [i, arg] of argv.entries()) {
     if (flags.includes(arg)) return argv[i + 1] ?? null;
     const eq = flags.find((f) => arg.startsWith(`${f}=`));

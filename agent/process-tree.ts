@@ -103,3 +103,24 @@ export function readMemInfo(procRoot = '/proc'): { availableBytes: number; total
   };
   return { availableBytes: field('MemAvailable'), totalBytes: field('MemTotal') };
 }
+
+/** The arguments of a process; [] for a kernel thread or a vanished process. */
+export function readArgv(pid: number, procRoot = '/proc'): string[] {
+  try {
+    return readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').split('\0').filter((a) => a !== '');
+  } catch {
+    return [];
+  }
+}
+
+/** VmRSS of /proc/PID/status in bytes; null when the process is gone. */
+export function readRssBytes(pid: number, procRoot = '/proc'): number | null {
+  let text: string;
+  try {
+    text = readFileSync(`${procRoot}/${pid}/status`, 'utf8');
+  } catch {
+    return null;
+  }
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(text);
+  return match?.[1] === undefined ? null : Number(match[1]) * 1024;
+}

@@ -9,17 +9,20 @@ import { dataFiles, defaultDataDir } from '../services/app-paths.ts';
 import { BenchRunner } from '../services/bench/bench-runner.ts';
 import { inspectHost } from '../services/inspect/inspect-host.ts';
 import { ResultsStore } from '../services/results/results-store.ts';
-import { resolveRuntimes } from './bench-command.ts';
+import { describeEnvironment, methodOptions, resolveRuntimes, type BenchFlags } from './bench-command.ts';
 import type { ConnectionFlags } from './inspect-command.ts';
 import { openCliHostLink } from './host-link.ts';
 
-// `runtime-lab memory TARGET --runtime runc --runtime runsc --containers 1,5,10`: the
-// seed's loop.c kept running in N containers per runtime, N stepping up; per step the
-// summed PSS of every process the runtime added and the drop of MemAvailable, per
-// container. Stored with the app's results like a bench run.
+// `runtime-lab memory TARGET [--method oci-direct|ctr|docker] --runtime runc --runtime runsc
+// --containers 1,5,10`: the seed's loop.c kept running in N containers per runtime, N
+// stepping up; per step the summed PSS of every process the runtime added (through ctr and
+// docker: the shims too) and the drop of MemAvailable, per container. The daemon flags are
+// bench's (methodOptions). Stored with the app's results like a bench run.
 
-export interface MemoryFlags extends ConnectionFlags {
-  method: 'oci-direct';
+export const MEMORY_METHODS = ['oci-direct', 'ctr', 'docker'] as const;
+
+export interface MemoryFlags extends ConnectionFlags, Pick<BenchFlags, 'snapshotter' | 'storageDriver' | 'containerdAddress' | 'dockerHost' | 'daemonJson'> {
+  method: (typeof MEMORY_METHODS)[number];
   runtime: string[];
   containers: number[];
   settle: number;
@@ -59,7 +62,9 @@ export function formatMemoryTable(steps: readonly MemoryStep[]): string {
 }
 
 export async function memoryCommand(targetText: string, flags: MemoryFlags, out: (text: string) => void, err: (text: string) => void): Promise<number> {
-  if (flags.method !== 'oci-direct') throw new LabError('invalid-input', `memory measures the oci-direct route only (not --method ${String(flags.method)}).`);
+  if (!(MEMORY_METHODS as readonly string[]).includes(flags.method)) {
+    throw new LabError('invalid-input', `memory measures through ${MEMORY_METHODS.join(', ')} (not --method ${String(flags.method)}).`);
+  }
   if (flags.runtime.length === 0) throw new LabError('invalid-input', 'Name at least one --runtime.');
   const { link, label, firstTransport } = await openCliHostLink(targetText, flags);
 
@@ -73,8 +78,9 @@ export async function memoryCommand(targetText: string, flags: MemoryFlags, out:
   try {
     const facts = await inspectHost(firstTransport);
     const plan: Plan = {
-      method: 'oci-direct',
-      runtimes: resolveRuntimes(flags.runtime, runtimePresets(facts), 'oci-direct'),
+      method: flags.method,
+      runtimes: resolveRuntimes(flags.runtime, runtimePresets(facts), flags.method),
+      ...methodOptions(flags),
       workload: 'loop',
       // Not used by a memory plan: one measurement per step, runtimes interleaved per step.
       iterations: 1,
@@ -88,7 +94,7 @@ export async function memoryCommand(targetText: string, flags: MemoryFlags, out:
       },
     };
     const runId = await runner.start(link, plan, facts);
-    err(`run ${runId} on ${label}: ${plan.runtimes.map((r) => r.name).join(', ')}, containers ${flags.containers.join(', ')}, settle ${flags.settle} ms\n`);
+    err(`run ${runId} on ${label}: ${plan.method}, ${plan.runtimes.map((r) => r.name).join(', ')}, containers ${flags.containers.join(', ')}, settle ${flags.settle} ms\n`);
     const onSignal = (): void => {
       err('\naborting: the agent deletes every container it started…\n');
       void runner.abort(runId, link).catch((e: unknown) => err(`runtime-lab: ${LabError.from(e).message}\n`));
@@ -100,7 +106,9 @@ export async function memoryCommand(targetText: string, flags: MemoryFlags, out:
     const steps = store.getMemorySteps(runId);
     out(formatMemoryTable(steps));
     if (flags.csv) fs.writeFileSync(flags.csv, memoryStepsToCsv(meta, steps));
-    if (flags.json) fs.writeFileSync(flags.json, `${JSON.stringify({ run: JSON.parse(runSidecarJson(meta)), steps }, null, 2)}\n`);
+    const environment = store.getEnvironment(runId);
+    if (environment) err(`${describeEnvironment(environment)}\n`);
+    if (flags.json) fs.writeFileSync(flags.json, `${JSON.stringify({ run: JSON.parse(runSidecarJson(meta)), environment, steps }, null, 2)}\n`);
     if (status === 'detached') throw new LabError('connection-lost', `Lost the host; run ${runId} goes on there. Open it in the app to resume reading.`);
     if (status !== 'completed') throw new LabError('command-failed', `Run ${runId} ${status}${meta.statusMessage ? `: ${meta.statusMessage}` : ''}.`);
     for (const runtime of plan.runtimes) {

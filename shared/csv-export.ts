@@ -45,16 +45,21 @@ export function summaryToCsv(run: RunMeta, summaries: readonly RuntimeSummary[])
 export const MEMORY_STEP_CSV_COLUMNS = [
   'run_id', 'host', 'method', 'runtime', 'containers', 'running', 'ok', 'error',
   'total_pss_bytes', 'per_container_pss_bytes', 'mem_available_drop_bytes', 'per_container_mem_available_drop_bytes',
-  'mem_available_before_bytes', 'settle_ms', 'output', 'processes', 'seq', 'at',
+  'mem_available_before_bytes', 'settle_ms', 'output', 'processes', 'daemons', 'seq', 'at',
   'kernel', 'cgroup_mode', 'cpu_model', 'runtime_version',
 ] as const;
 
-/** One row per memory step; `processes` lists what was counted as "pid comm role pss_bytes", separated by ";". */
+/**
+ * One row per memory step; `processes` lists what was counted as "pid comm role pss_bytes",
+ * `daemons` the shared daemons (not counted) as "process pid rss_before_bytes rss_after_bytes",
+ * each separated by ";".
+ */
 export function memoryStepsToCsv(run: RunMeta, steps: readonly MemoryStep[]): string {
   const rows = steps.map((s): Cell[] => [
     run.id, run.hostName, run.method, s.runtime, s.containers, s.running, s.ok, s.error,
     s.totalPssBytes, s.perContainerPssBytes, s.memAvailableDropBytes, s.perContainerMemAvailableDropBytes,
-    s.memAvailableBeforeBytes, s.settleMs, s.output, s.processes.map((p) => `${p.pid} ${p.comm} ${p.role} ${p.pssBytes}`).join(';'), s.seq, s.at,
+    s.memAvailableBeforeBytes, s.settleMs, s.output, s.processes.map((p) => `${p.pid} ${p.comm} ${p.role} ${p.pssBytes}`).join(';'),
+    (s.daemons ?? []).map((d) => `${d.process} ${d.pid} ${d.rssBeforeBytes ?? ''} ${d.rssAfterBytes ?? ''}`).join(';'), s.seq, s.at,
     ...environment(run, s.runtime),
   ]);
   return toCsv(MEMORY_STEP_CSV_COLUMNS, rows);

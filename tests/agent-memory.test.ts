@@ -93,7 +93,10 @@ describe('memory plans', () => {
     expect(Plan.safeParse({ ...startup, workload: 'loop' }).success).toBe(false);
     expect(Plan.safeParse({ ...startup, memory: { containers: [1] } }).success).toBe(false); // workload must say loop
     expect(Plan.safeParse({ ...startup, workload: 'loop', memory: { containers: [1, 5] } }).success).toBe(true);
-    expect(Plan.safeParse({ ...startup, method: 'ctr', workload: 'loop', memory: { containers: [1] } }).success).toBe(false);
+    // Through ctr and docker too (tests/agent-memory-daemons.test.ts); CRI has no memory plan.
+    expect(Plan.safeParse({ ...startup, method: 'ctr', workload: 'loop', memory: { containers: [1] } }).success).toBe(true);
+    expect(Plan.safeParse({ ...startup, method: 'docker', workload: 'loop', memory: { containers: [1] } }).success).toBe(true);
+    expect(Plan.safeParse({ ...startup, method: 'cri', workload: 'loop', memory: { containers: [1] } }).success).toBe(false);
   });
 
   it('measures runc and runsc step by step, records crun failing, and leaves nothing running', async () => {
@@ -235,7 +238,7 @@ describe('memory steps in the results store and CSV', () => {
       expect(store.getRun('mem-1').meta.plan.memory).toEqual({ containers: [1], settleMs: 500 });
 
       const rows = memoryStepsToCsv(store.getRun('mem-1').meta, store.getMemorySteps('mem-1')).split('\r\n');
-      expect(rows[1]).toMatch(/^mem-1,lab-1,oci-direct,runc,1,1,true,,700000,700000,-4096,-4096,6000000000,500,\/dev\/null,42 loop container 700000,0,/);
+      expect(rows[1]).toMatch(/^mem-1,lab-1,oci-direct,runc,1,1,true,,700000,700000,-4096,-4096,6000000000,500,\/dev\/null,42 loop container 700000,,0,/);
       expect(rows[2]).toContain(`"run x: ${CRUN_HYBRID}\nsecond line"`);
     } finally {
       store.close();

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS, migrate, schemaVersion } from '../services/results/migrations.ts';
 import { ResultsStore } from '../services/results/results-store.ts';
 import { LabError } from '../shared/lab-error.ts';
-import type { Sample } from '../shared/model/run-record.ts';
+import type { MemoryStep, Sample } from '../shared/model/run-record.ts';
 import { RunMeta } from '../shared/model/run.ts';
 import { hostFacts } from './lab/host-facts-fixture.ts';
 
@@ -123,6 +123,7 @@ describe('ResultsStore', () => {
         id: 'run-a',
         hostName: 'lab-1',
         method: 'oci-direct',
+        kind: 'startup',
         runtimes: ['runc', 'crun'],
         startedAt: meta.startedAt,
         finishedAt: '2025-01-01T00:01:00.000Z',
@@ -148,6 +149,23 @@ describe('ResultsStore', () => {
     store.appendSamples('run-a', samples);
     expect(store.getRun('run-a').samples).toEqual(samples);
     expect(store.listRuns()[0]?.counts).toEqual({ ok: 1, failed: 1, warmups: 0 });
+  });
+
+  it('keeps memory steps with the processes counted and the shared daemons beside them', () => {
+    const store = openStore();
+    store.createRun(runMeta('mem'));
+    const base: MemoryStep = {
+      seq: 0, runtime: 'runc', containers: 3, running: 3, at: '2025-01-01T00:00:00.000Z', ok: true, error: null,
+      totalPssBytes: 3_000, perContainerPssBytes: 1_000, memAvailableDropBytes: 4_096, perContainerMemAvailableDropBytes: 1_365.3,
+      memAvailableBeforeBytes: 1 << 30, settleMs: 2_000, output: '/dev/null',
+      processes: [{ pid: 10, comm: 'containerd-shim', role: 'shim', pssBytes: 2_000 }, { pid: 11, comm: 'loop', role: 'container', pssBytes: 1_000 }],
+    };
+    const withDaemons: MemoryStep = {
+      ...base, seq: 1,
+      daemons: [{ process: 'containerd', pid: 5, rssBeforeBytes: 100, rssAfterBytes: 200, pssBeforeBytes: null, pssAfterBytes: null }],
+    };
+    store.appendMemorySteps('mem', [base, withDaemons]);
+    expect(store.getMemorySteps('mem')).toEqual([base, withDaemons]);
   });
 
   it('lists runs newest first, with zero counts before any sample', () => {

@@ -113,6 +113,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE samples ADD COLUMN storage_driver TEXT;
     `,
   },
+  {
+    description: 'the shared daemons\' memory before and after a memory step (methods ctr and docker)',
+    sql: `
+      -- [{process, pid, rssBeforeBytes, rssAfterBytes, pssBeforeBytes, pssAfterBytes}]; NULL: not recorded (oci-direct, older runs).
+      ALTER TABLE memory_steps ADD COLUMN daemons_json TEXT;
+    `,
+  },
 ];
 
 /** Schema version of a database: the number of migrations applied to it. */

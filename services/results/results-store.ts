@@ -4,8 +4,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { z } from 'zod';
 import { LabError } from '../../shared/lab-error.ts';
 import { Plan } from '../../shared/model/plan.ts';
-import { BundleInfo, DaemonUsageReading, EnvironmentInfo, MemoryProcess, MemoryStep, RuntimeVersion, Sample } from '../../shared/model/run-record.ts';
-import { FinalRunStatus, RunListItem, RunMeta, RunStatus, type RunDetail } from '../../shared/model/run.ts';
+import { BundleInfo, DaemonUsageReading, EnvironmentInfo, MemoryDaemon, MemoryProcess, MemoryStep, RuntimeVersion, Sample } from '../../shared/model/run-record.ts';
+import { FinalRunStatus, runKindOf, RunListItem, RunMeta, RunStatus, type RunDetail } from '../../shared/model/run.ts';
 import { migrate } from './migrations.ts';
 
 // Runs and their samples in one SQLite file (node:sqlite, built into the Node that
@@ -62,6 +62,7 @@ interface MemoryStepRow {
   settle_ms: number;
   output: string;
   processes_json: string;
+  daemons_json: string | null;
 }
 
 interface RunListRow {
@@ -75,6 +76,8 @@ interface RunListRow {
   ok_count: number;
   failed_count: number;
   warmup_count: number;
+  memory_ok_count: number;
+  memory_failed_count: number;
 }
 
 // SQLite result codes (the low byte of an extended code) that mean the file itself is bad.
@@ -213,7 +216,7 @@ export class ResultsStore {
     const rows = this.#db
       .prepare(
         `SELECT seq, runtime, containers, running, at, ok, error, total_pss_bytes, per_container_pss_bytes, mem_available_drop_bytes,
-                per_container_mem_available_drop_bytes, mem_available_before_bytes, settle_ms, output, processes_json
+                per_container_mem_available_drop_bytes, mem_available_before_bytes, settle_ms, output, processes_json, daemons_json
          FROM memory_steps WHERE run_id = ? ORDER BY seq`,
       )
       .all(runId) as unknown as MemoryStepRow[];
@@ -226,6 +229,7 @@ export class ResultsStore {
           memAvailableDropBytes: r.mem_available_drop_bytes, perContainerMemAvailableDropBytes: r.per_container_mem_available_drop_bytes,
           memAvailableBeforeBytes: r.mem_available_before_bytes, settleMs: r.settle_ms, output: r.output,
           processes: z.array(MemoryProcess).parse(JSON.parse(r.processes_json)),
+          ...(r.daemons_json === null ? {} : { daemons: z.array(MemoryDaemon).parse(JSON.parse(r.daemons_json)) }),
         }),
         runId,
         `memory step ${r.seq}`,
@@ -304,7 +308,9 @@ export class ResultsStore {
         `SELECT r.id, r.host_name, r.method, r.plan_json, r.started_at, r.finished_at, r.status,
                 COALESCE(SUM(s.warmup = 0 AND s.ok = 1), 0) AS ok_count,
                 COALESCE(SUM(s.warmup = 0 AND s.ok = 0), 0) AS failed_count,
-                COALESCE(SUM(s.warmup), 0)                  AS warmup_count
+                COALESCE(SUM(s.warmup), 0)                  AS warmup_count,
+                (SELECT COUNT(*) FROM memory_steps m WHERE m.run_id = r.id AND m.ok = 1) AS memory_ok_count,
+                (SELECT COUNT(*) FROM memory_steps m WHERE m.run_id = r.id AND m.ok = 0) AS memory_failed_count
          -- Iterations, not parts of them: step samples (CRI calls, perf kernels) are not counted.
          FROM runs r LEFT JOIN samples s ON s.run_id = r.id AND s.step IS NULL
          GROUP BY r.id
@@ -313,17 +319,22 @@ export class ResultsStore {
       .all() as unknown as RunListRow[];
     return rows.map((row) => {
       const plan = this.#readStored(Plan, () => JSON.parse(row.plan_json), row.id, 'plan');
+      const kind = runKindOf(plan);
       return this.#readStored(
         RunListItem,
         () => ({
           id: row.id,
           hostName: row.host_name,
           method: row.method,
+          kind,
           runtimes: plan.runtimes.map((r) => r.name),
           startedAt: row.started_at,
           finishedAt: row.finished_at,
           status: row.status,
-          counts: { ok: row.ok_count, failed: row.failed_count, warmups: row.warmup_count },
+          // A memory run has no samples: its unit is the step (N containers of one runtime).
+          counts: kind === 'memory'
+            ? { ok: row.memory_ok_count, failed: row.memory_failed_count, warmups: 0 }
+            : { ok: row.ok_count, failed: row.failed_count, warmups: row.warmup_count },
         }),
         row.id,
         'list entry',
@@ -434,14 +445,15 @@ export class ResultsStore {
     this.#requireRun(runId);
     const insert = this.#db.prepare(
       `INSERT OR IGNORE INTO memory_steps (run_id, seq, runtime, containers, running, at, ok, error, total_pss_bytes, per_container_pss_bytes,
-         mem_available_drop_bytes, per_container_mem_available_drop_bytes, mem_available_before_bytes, settle_ms, output, processes_json)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+         mem_available_drop_bytes, per_container_mem_available_drop_bytes, mem_available_before_bytes, settle_ms, output, processes_json, daemons_json)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     let added = 0;
     for (const s of valid) {
       added += Number(insert.run(
         runId, s.seq, s.runtime, s.containers, s.running, s.at, Number(s.ok), s.error, s.totalPssBytes, s.perContainerPssBytes,
         s.memAvailableDropBytes, s.perContainerMemAvailableDropBytes, s.memAvailableBeforeBytes, s.settleMs, s.output, JSON.stringify(s.processes),
+        s.daemons === undefined ? null : JSON.stringify(s.daemons),
       ).changes);
     }
     return added;

@@ -185,6 +185,17 @@ export const MemoryProcess = z.object({
 });
 export type MemoryProcess = z.infer<typeof MemoryProcess>;
 
+/** A shared daemon's memory around a memory step; null: it could not be read then. */
+export const MemoryDaemon = z.object({
+  process: z.enum(['containerd', 'dockerd']),
+  pid: z.number().int().positive(),
+  rssBeforeBytes: z.number().int().nonnegative().nullable(),
+  rssAfterBytes: z.number().int().nonnegative().nullable(),
+  pssBeforeBytes: z.number().int().nonnegative().nullable(),
+  pssAfterBytes: z.number().int().nonnegative().nullable(),
+});
+export type MemoryDaemon = z.infer<typeof MemoryDaemon>;
+
 /** One step of a memory plan: N containers of one runtime running at once. */
 export const MemoryStep = z.object({
   /** Position in the run's execution order, 0-based: unique per run. */
@@ -209,6 +220,11 @@ export const MemoryStep = z.object({
   settleMs: z.number().int().nonnegative(),
   /** Where the workload's output went, since log handling is part of what is measured. */
   output: z.string(),
+  /**
+   * Methods ctr and docker: the shared daemons (containerd, dockerd), read before the first
+   * container and after the settle time. Not in the totals: they serve every container.
+   */
+  daemons: z.array(MemoryDaemon).optional(),
 });
 export type MemoryStep = z.infer<typeof MemoryStep>;
 
