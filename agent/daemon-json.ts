@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, realpathSync, renameSync, rmSync, statSync, unlinkSync, writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import path from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
+import {
+  DAEMON_WAIT_MS, POLL_MS, dockerdLaunch, findDockerd, resolveTarget, restartDockerd, runningDockerd, startDockerd, stopDockerd, storageDriverFlag,
+  type DockerdContext, type DockerdLaunch,
+} from './dockerd-process.ts';
 import { runningAgentPid } from './pid-file.ts';
 import { spawnTimed } from './spawn-timed.ts';
 
@@ -21,26 +22,19 @@ import { spawnTimed } from './spawn-timed.ts';
 //      restores the original before anything else, unless the file was changed by someone
 //      since — then it is left alone and the backup's place is reported.
 // The user's file is never lost: it is either in place, or in the journal.
+// A storage-driver loop (editStorageDriver) follows the same steps, rewriting the file once
+// per driver (every hash it wrote is journalled) and always restarting dockerd — from the
+// launch recorded in the journal, since a driver dockerd refuses leaves no dockerd to read.
 
 export interface RuntimeRegistration {
   path: string;
   runtimeArgs: string[];
 }
 
-export type LogFn = (level: 'info' | 'warn' | 'error', message: string) => void;
-
-export interface DaemonJsonContext {
+export interface DaemonJsonContext extends DockerdContext {
   /** The daemon.json dockerd reads. */
   file: string;
-  runDir: string;
-  /** `docker -H HOST` and the rest of the client's argv prefix. */
-  docker: readonly string[];
-  dockerHost: string;
   apply: 'reload' | 'restart';
-  scratchDir: string;
-  /** Bound of every docker command and of each wait. */
-  timeoutMs: number;
-  log: LogFn;
 }
 
 export interface DaemonJsonEdit {
@@ -64,17 +58,20 @@ interface Journal {
   original: string | null;
   originalMode: number | null;
   writtenSha256: string;
+  /** Earlier contents this run wrote (a storage-driver loop writes one per driver). */
+  writtenBefore?: string[];
   registered: string[];
   restarted: boolean;
+  /** A storage-driver loop: how dockerd was started, to start it on the original file even when it is down. */
+  launch?: DockerdLaunch;
+  /** A storage-driver loop: the driver stores it created, removed while dockerd is stopped, before it starts on the original file. */
+  createdStores?: string[];
 }
 
 export const PENDING_SUFFIX = '.runtime-lab-pending';
 
-/** How long dockerd may take to show a reloaded config, to stop, or to answer after a restart. */
-const DAEMON_WAIT_MS = 60_000;
 /** A reload is handled in milliseconds; longer than this, it did not take. */
 const RELOAD_WAIT_MS = 10_000;
-const POLL_MS = 200;
 
 export function pendingFile(file: string): string {
   return `${file}${PENDING_SUFFIX}`;
@@ -95,12 +92,14 @@ export async function recoverLeftoverEdit(ctx: DaemonJsonContext): Promise<void>
     throw new Error(`${pending} is left from an earlier run but cannot be read (${describe(err)}); check ${target} by hand and remove ${pending}`, { cause: err });
   }
   const owner = runningAgentPid(journal.runDir);
+  // This very run's edit (a storage-driver loop prepares dockerd once per driver): not a leftover.
+  if (owner === process.pid && path.resolve(journal.runDir) === path.resolve(ctx.runDir)) return;
   if (owner !== null && owner !== process.pid) {
     throw new Error(`${target} is edited by the Runtime Lab run in ${journal.runDir} (agent pid ${owner}); wait for it to end or stop it`);
   }
   const current = readOptional(target);
   const original = journal.original === null ? null : Buffer.from(journal.original, 'base64');
-  if (current !== null && sha256(current) !== journal.writtenSha256) {
+  if (current !== null && !wroteIt(journal, current)) {
     const kept = keepOriginalSomewhere(journal, original, target);
     ctx.log('warn', `${target} was edited by the interrupted run in ${journal.runDir} and changed since; left as it is. The file from before that run is in ${kept}.`);
     rmSync(pending, { force: true });
@@ -123,16 +122,7 @@ export async function registerRuntimes(ctx: DaemonJsonContext, registrations: Re
   const target = resolveTarget(ctx.file);
   const original = readOptional(target);
   const config = parseConfig(target, original);
-  const existing = (config.runtimes ?? {}) as Record<string, unknown>;
-  if (typeof existing !== 'object' || existing === null || Array.isArray(existing)) throw new Error(`"runtimes" in ${target} is not an object`);
-  const added: Record<string, RuntimeRegistration> = {};
-  for (const [name, wanted] of Object.entries(registrations)) {
-    const have = existing[name];
-    if (have === undefined) added[name] = wanted;
-    else if (!sameRegistration(have, wanted)) {
-      throw new Error(`${target} already registers a runtime "${name}" differently (${JSON.stringify(have)}); Runtime Lab will not change it — give the runtime another docker name, or register: false to use it as it is`);
-    }
-  }
+  const { existing, added } = runtimesToAdd(target, config, registrations);
   const names = Object.keys(added);
   if (names.length === 0) return null;
 
@@ -140,27 +130,8 @@ export async function registerRuntimes(ctx: DaemonJsonContext, registrations: Re
   const dockerd = findDockerd(ctx, target);
   const content = Buffer.from(`${JSON.stringify({ ...config, runtimes: { ...existing, ...added } }, null, 2)}\n`);
   const mode = original === null ? null : statSync(target).mode & 0o7777;
-  const journal: Journal = {
-    version: 1,
-    file: target,
-    runDir: ctx.runDir,
-    agentPid: process.pid,
-    createdAt: new Date().toISOString(),
-    original: original === null ? null : original.toString('base64'),
-    originalMode: mode,
-    writtenSha256: sha256(content),
-    registered: names,
-    restarted: false,
-  };
-  const journalDir = path.join(ctx.runDir, 'daemon-json');
-  mkdirSync(journalDir, { recursive: true });
-  const backup = original === null ? null : path.join(journalDir, 'daemon.json.orig');
-  if (backup && original) writeDurably(backup, original, 0o600);
-  const saveJournal = () => {
-    const text = Buffer.from(`${JSON.stringify(journal, null, 2)}\n`);
-    writeDurably(path.join(journalDir, 'journal.json'), text, 0o600);
-    writeDurably(pendingFile(target), text, 0o600);
-  };
+  const { journal, backup, saveJournal } = openJournal(ctx, target, original, mode, names);
+  journal.writtenSha256 = sha256(content);
   saveJournal();
   writeDurably(target, content, mode ?? 0o644);
   ctx.log('info', `registered ${names.join(', ')} in ${target} for this run (original kept in ${backup ?? 'the journal: there was no file'})`);
@@ -192,10 +163,150 @@ export async function registerRuntimes(ctx: DaemonJsonContext, registrations: Re
   };
 }
 
+export interface StorageDriverEdit {
+  /** Runtime names added for this run (written with every driver). */
+  registered: string[];
+  /**
+   * Writes daemon.json with "storage-driver": `driver` (and the run's runtimes), restarts
+   * dockerd on it and waits until `docker info` shows that driver and those runtimes.
+   * Throws dockerd's own reason when it cannot start with the driver (dockerd is down then;
+   * the next switchTo or restore starts it again).
+   */
+  switchTo(driver: string): Promise<void>;
+  /** Puts the original back and starts dockerd on it. Never throws. */
+  restore(): Promise<void>;
+}
+
+/**
+ * Prepares a storage-driver loop's edits of daemon.json: nothing is written until the first
+ * switchTo. Refuses a dockerd given its driver on the command line (dockerd will not start
+ * with a directive both there and in daemon.json). The stores the loop creates under
+ * `dataRoot` (DATA_ROOT/DRIVER and DATA_ROOT/image/DRIVER) are removed before dockerd starts
+ * on the original file: a dockerd choosing its driver by itself refuses to start when it
+ * finds several ("contains several valid graphdrivers"), and they hold only the run's image.
+ */
+export function editStorageDriver(ctx: DaemonJsonContext, registrations: Readonly<Record<string, RuntimeRegistration>>, dataRoot: string): StorageDriverEdit {
+  const target = resolveTarget(ctx.file);
+  const original = readOptional(target);
+  const config = parseConfig(target, original);
+  const { existing, added } = runtimesToAdd(target, config, registrations);
+  const names = Object.keys(added);
+  const launch = dockerdLaunch(findDockerd(ctx, target));
+  const flag = storageDriverFlag(launch);
+  if (flag !== null) {
+    throw new Error(`dockerd is started with ${flag} on its command line; dockerd refuses "storage-driver" in daemon.json then, so a storage-driver loop cannot switch it — move the driver into ${target}`);
+  }
+  const mode = original === null ? null : statSync(target).mode & 0o7777;
+  // storage-opts belong to one driver (overlay2.size makes vfs refuse to start): kept for that driver only.
+  const optsDriver = typeof config['storage-driver'] === 'string' ? config['storage-driver'] : null;
+  let opened: ReturnType<typeof openJournal> | null = null;
+  let restored = false;
+  return {
+    registered: names,
+    async switchTo(driver) {
+      const { ['storage-opts']: opts, ...rest } = config;
+      const keepOpts = opts !== undefined && driver === optsDriver;
+      if (opts !== undefined && !keepOpts) ctx.log('info', `"storage-opts" of ${target} left out while dockerd runs ${driver}: they are ${optsDriver ?? 'another driver'}'s`);
+      const content = Buffer.from(`${JSON.stringify({
+        ...rest,
+        ...(keepOpts ? { 'storage-opts': opts } : {}),
+        ...(names.length > 0 ? { runtimes: { ...existing, ...added } } : {}),
+        'storage-driver': driver,
+      }, null, 2)}\n`);
+      if (opened === null) {
+        opened = openJournal(ctx, target, original, mode, names);
+        opened.journal.restarted = true;
+        opened.journal.launch = launch;
+        opened.journal.writtenBefore = [];
+        opened.journal.createdStores = [];
+      } else {
+        opened.journal.writtenBefore!.push(opened.journal.writtenSha256);
+      }
+      opened.journal.writtenSha256 = sha256(content);
+      for (const store of [path.join(dataRoot, driver), path.join(dataRoot, 'image', driver)]) {
+        if (!existsSync(store) && !opened.journal.createdStores!.includes(store)) opened.journal.createdStores!.push(store);
+      }
+      opened.saveJournal();
+      writeDurably(target, content, mode ?? 0o644);
+      ctx.log('info', `set "storage-driver": "${driver}" in ${target}${names.length > 0 ? ` with ${names.join(', ')} registered` : ''} (original kept in ${opened.backup ?? 'the journal: there was no file'}); restarting dockerd`);
+      const running = runningDockerd(ctx, target);
+      if (running !== null && launch.kind === 'process') await stopDockerd(ctx, running, launch);
+      await startDockerd(ctx, launch);
+      const present = (runtimes: Record<string, unknown>) => names.every((name) => sameRegistration(runtimes[name], added[name]!));
+      const shown = await waitForDriver(ctx, driver, present);
+      if (shown !== driver) throw new Error(`dockerd started but uses the storage driver ${shown ?? '(unknown)'}, not ${driver}`);
+    },
+    async restore() {
+      if (restored || opened === null) return;
+      restored = true;
+      await restoreFile(ctx, target, opened.journal, original, mode);
+    },
+  };
+}
+
+/** The storage driver `docker info` shows once the runtimes are there too (what it shows at the deadline otherwise). */
+async function waitForDriver(ctx: DaemonJsonContext, driver: string, accepted: (runtimes: Record<string, unknown>) => boolean): Promise<string | null> {
+  const deadline = Date.now() + DAEMON_WAIT_MS;
+  for (;;) {
+    const result = await spawnTimed([...ctx.docker, 'info', '--format', '{{json .}}'], { timeoutMs: ctx.timeoutMs, scratchDir: ctx.scratchDir });
+    let info: { Driver?: unknown; Runtimes?: unknown } = {};
+    try {
+      info = JSON.parse(result.stdout) as typeof info;
+    } catch {
+      // not answering yet
+    }
+    const shown = typeof info.Driver === 'string' ? info.Driver : null;
+    const runtimes = info.Runtimes !== null && typeof info.Runtimes === 'object' ? (info.Runtimes as Record<string, unknown>) : null;
+    if ((shown === driver && runtimes && accepted(runtimes)) || Date.now() >= deadline) return shown;
+    await sleep(POLL_MS);
+  }
+}
+
+/** The registrations daemon.json lacks; throws when it registers one of the names differently. */
+function runtimesToAdd(target: string, config: Record<string, unknown>, registrations: Readonly<Record<string, RuntimeRegistration>>): { existing: Record<string, unknown>; added: Record<string, RuntimeRegistration> } {
+  const existing = (config.runtimes ?? {}) as Record<string, unknown>;
+  if (typeof existing !== 'object' || existing === null || Array.isArray(existing)) throw new Error(`"runtimes" in ${target} is not an object`);
+  const added: Record<string, RuntimeRegistration> = {};
+  for (const [name, wanted] of Object.entries(registrations)) {
+    const have = existing[name];
+    if (have === undefined) added[name] = wanted;
+    else if (!sameRegistration(have, wanted)) {
+      throw new Error(`${target} already registers a runtime "${name}" differently (${JSON.stringify(have)}); Runtime Lab will not change it — give the runtime another docker name, or register: false to use it as it is`);
+    }
+  }
+  return { existing, added };
+}
+
+/** Keeps the original in the run folder; `saveJournal` writes the journal there and beside the file (set writtenSha256 first). */
+function openJournal(ctx: DaemonJsonContext, target: string, original: Buffer | null, mode: number | null, registered: string[]): { journal: Journal; backup: string | null; saveJournal: () => void } {
+  const journal: Journal = {
+    version: 1,
+    file: target,
+    runDir: ctx.runDir,
+    agentPid: process.pid,
+    createdAt: new Date().toISOString(),
+    original: original === null ? null : original.toString('base64'),
+    originalMode: mode,
+    writtenSha256: '',
+    registered,
+    restarted: false,
+  };
+  const journalDir = path.join(ctx.runDir, 'daemon-json');
+  mkdirSync(journalDir, { recursive: true });
+  const backup = original === null ? null : path.join(journalDir, 'daemon.json.orig');
+  if (backup && original) writeDurably(backup, original, 0o600);
+  const saveJournal = () => {
+    const text = Buffer.from(`${JSON.stringify(journal, null, 2)}\n`);
+    writeDurably(path.join(journalDir, 'journal.json'), text, 0o600);
+    writeDurably(pendingFile(target), text, 0o600);
+  };
+  return { journal, backup, saveJournal };
+}
+
 async function restoreFile(ctx: DaemonJsonContext, target: string, journal: Journal, original: Buffer | null, mode: number | null): Promise<void> {
   try {
     const current = readOptional(target);
-    if (current !== null && sha256(current) !== journal.writtenSha256) {
+    if (current !== null && !wroteIt(journal, current)) {
       ctx.log('warn', `${target} was changed by someone else during the run; left as it is (the original is in ${keepOriginalSomewhere(journal, original, target)})`);
       rmSync(pendingFile(target), { force: true });
       return;
@@ -227,8 +338,17 @@ async function restoreFile(ctx: DaemonJsonContext, target: string, journal: Jour
  * Returns what was done, for the log.
  */
 async function takeBack(ctx: DaemonJsonContext, target: string, journal: Journal, original: Buffer | null): Promise<string> {
-  const dockerd = findDockerd(ctx, target);
   const gone = (runtimes: Record<string, unknown>) => journal.registered.every((name) => !(name in runtimes));
+  if (journal.launch) {
+    // A storage-driver loop: dockerd may be down (a driver it refused); it is started from the journal.
+    const running = runningDockerd(ctx, target);
+    if (running !== null) await stopDockerd(ctx, running, journal.launch);
+    const removed = removeStores(ctx, journal.createdStores ?? []);
+    await startDockerd(ctx, journal.launch);
+    if (!(await waitForRuntimes(ctx, gone, DAEMON_WAIT_MS))) throw new Error('dockerd was restarted but still lists the runtimes added for the run');
+    return `restarted dockerd on it${removed.length > 0 ? ` after removing the driver stores the run created (${removed.join(', ')})` : ''}`;
+  }
+  const dockerd = findDockerd(ctx, target);
   if (journal.restarted) {
     await applyChange(ctx, dockerd, 'restart', gone);
     return 'restarted dockerd, as the edit needed';
@@ -246,6 +366,29 @@ async function takeBack(ctx: DaemonJsonContext, target: string, journal: Journal
       : `reloaded dockerd, which still lists ${journal.registered.join(', ')}`;
   }
   return `reloaded dockerd; it keeps ${journal.registered.join(', ')} in memory until its next restart (a reload only replaces runtimes when daemon.json has a "runtimes" key): unused, and gone from the file`;
+}
+
+/**
+ * Removes the stores a storage-driver loop created, dockerd stopped. A store with anything
+ * still mounted under it is left (removing through a mount would delete what it shows).
+ * Returns what was removed.
+ */
+function removeStores(ctx: DaemonJsonContext, stores: readonly string[]): string[] {
+  const mountPoints = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4] ?? '');
+  const removed: string[] = [];
+  for (const store of stores.filter((s) => existsSync(s))) {
+    if (mountPoints.some((point) => point === store || point.startsWith(`${store}/`))) {
+      ctx.log('warn', `${store} was created by the run but still has mounts under it; left in place`);
+      continue;
+    }
+    try {
+      rmSync(store, { recursive: true, force: true });
+      removed.push(store);
+    } catch (err) {
+      ctx.log('warn', `could not remove ${store}, created by the run: ${describe(err)}`);
+    }
+  }
+  return removed;
 }
 
 /** The runtimes dockerd knows (`docker info`), or null when it does not answer. */
@@ -286,136 +429,6 @@ async function waitForRuntimes(ctx: DaemonJsonContext, accepted: (runtimes: Reco
   }
 }
 
-/**
- * Stops dockerd and starts it again the way it was started: `systemctl restart` under
- * systemd, otherwise the same argv, environment and working folder, in its own session
- * (it must outlive the agent), output appended to the run folder's dockerd-restart.log.
- */
-async function restartDockerd(ctx: DaemonJsonContext, pid: number): Promise<void> {
-  const cgroup = readOptional(`/proc/${pid}/cgroup`)?.toString('utf8') ?? '';
-  if (existsSync('/run/systemd/system') && /docker\.service/.test(cgroup)) {
-    const result = await spawnTimed(['systemctl', 'restart', 'docker.service'], { timeoutMs: DAEMON_WAIT_MS, scratchDir: ctx.scratchDir });
-    if (result.exitCode !== 0) throw new Error(`systemctl restart docker.service failed: ${result.stderr.trim() || result.stdout.trim()}`);
-  } else {
-    const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    if (argv.at(-1) === '') argv.pop();
-    const env = Object.fromEntries(
-      readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').filter(Boolean).map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-    );
-    const cwd = readlinkSync(`/proc/${pid}/cwd`);
-    const [command, ...args] = argv;
-    if (!command) throw new Error(`cannot read how dockerd (pid ${pid}) was started`);
-    process.kill(pid, 'SIGTERM');
-    const deadline = Date.now() + DAEMON_WAIT_MS;
-    while (isAlive(pid)) {
-      if (Date.now() > deadline) throw new Error(`dockerd (pid ${pid}) did not stop within ${DAEMON_WAIT_MS / 1000} s of SIGTERM`);
-      await sleep(POLL_MS);
-    }
-    mkdirSync(path.join(ctx.runDir, 'daemon-json'), { recursive: true });
-    const log = openSync(path.join(ctx.runDir, 'daemon-json', 'dockerd-restart.log'), 'a');
-    const child = spawn(command, args, { cwd, env, detached: true, stdio: ['ignore', log, log] });
-    closeSync(log);
-    let exited: string | null = null;
-    child.once('exit', (code, signal) => { exited = `exited with ${signal ?? String(code)}`; });
-    child.once('error', (err) => { exited = err.message; });
-    child.unref();
-    ctx.log('info', `restarted dockerd (${[command, ...args].join(' ')}) as pid ${String(child.pid)}; its output goes to daemon-json/dockerd-restart.log`);
-    for (;;) {
-      const version = await spawnTimed([...ctx.docker, 'version', '--format', '{{.Server.Version}}'], { timeoutMs: ctx.timeoutMs, scratchDir: ctx.scratchDir });
-      if (version.exitCode === 0) break;
-      if (exited !== null) throw new Error(`the restarted dockerd ${String(exited)}; see ${path.join(ctx.runDir, 'daemon-json', 'dockerd-restart.log')}`);
-      if (Date.now() > deadline + DAEMON_WAIT_MS) throw new Error(`the restarted dockerd does not answer on ${ctx.dockerHost}`);
-      await sleep(POLL_MS);
-    }
-  }
-}
-
-/**
- * The dockerd serving `ctx.dockerHost`, checked to read `target`. A unix socket is traced
- * to the process listening on it; otherwise the only dockerd on the host is taken.
- */
-export function findDockerd(ctx: Pick<DaemonJsonContext, 'dockerHost'>, target: string): number {
-  const socket = ctx.dockerHost.startsWith('unix://') ? ctx.dockerHost.slice('unix://'.length) : null;
-  // Under systemd socket activation PID 1 holds the socket too: only a dockerd counts.
-  let pid = socket ? (listeningPids(socket).find((p) => commOf(p) === 'dockerd') ?? null) : null;
-  if (pid === null) {
-    const candidates = pidsNamed('dockerd');
-    if (candidates.length !== 1) {
-      throw new Error(`cannot tell which dockerd serves ${ctx.dockerHost} (${candidates.length === 0 ? 'none is running' : `dockerd pids ${candidates.join(', ')}`})`);
-    }
-    pid = candidates[0]!;
-  }
-  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  const cwd = readlinkSync(`/proc/${pid}/cwd`);
-  const reads = path.resolve(cwd, configFileArgument(argv) ?? '/etc/docker/daemon.json');
-  if (resolveTarget(reads) !== target) {
-    throw new Error(`the dockerd serving ${ctx.dockerHost} (pid ${pid}) reads ${reads}, not ${target}: set the plan's docker.daemonJson to ${reads}`);
-  }
-  return pid;
-}
-
-function configFileArgument(argv: string[]): string | null {
-  for (const [i, arg] of argv.entries()) {
-    if (arg === '--config-file') return argv[i + 1] ?? null;
-    if (arg.startsWith('--config-file=')) return arg.slice('--config-file='.length);
-  }
-  return null;
-}
-
-/** The processes holding a listening unix socket at `socketPath`, from /proc/net/unix and every process's fds. */
-export function listeningPids(socketPath: string): number[] {
-  const wanted = new Set([socketPath, safeRealpath(socketPath)]);
-  const inodes = new Set<string>();
-  for (const line of readFileSync('/proc/net/unix', 'utf8').split('\n').slice(1)) {
-    const fields = line.trim().split(/\s+/);
-    // Num RefCount Protocol Flags Type St Inode Path; Flags 00010000 = __SO_ACCEPTCON (listening).
-    if (fields.length >= 8 && fields[3] === '00010000' && wanted.has(fields.slice(7).join(' '))) inodes.add(`socket:[${fields[6]}]`);
-  }
-  const pids: number[] = [];
-  if (inodes.size === 0) return pids;
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    let fds: string[];
-    try {
-      fds = readdirSync(`/proc/${name}/fd`);
-    } catch {
-      continue;
-    }
-    const holds = fds.some((fd) => {
-      try {
-        return inodes.has(readlinkSync(`/proc/${name}/fd/${fd}`));
-      } catch {
-        return false; // closed meanwhile
-      }
-    });
-    if (holds) pids.push(Number(name));
-  }
-  return pids;
-}
-
-function commOf(pid: number): string | null {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return null;
-  }
-}
-
-function pidsNamed(comm: string): number[] {
-  return readdirSync('/proc').filter((n) => /^\d+$/.test(n)).map(Number).filter((pid) => commOf(pid) === comm && isAlive(pid));
-}
-
-/** Alive and not a zombie (without systemd, PID 1 may be slow to reap). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
-
 function parseConfig(target: string, content: Buffer | null): Record<string, unknown> {
   if (content === null || content.toString('utf8').trim() === '') return {};
   let parsed: unknown;
@@ -433,24 +446,6 @@ function sameRegistration(have: unknown, wanted: RuntimeRegistration): boolean {
   const h = have as { path?: unknown; runtimeArgs?: unknown };
   const args = h.runtimeArgs ?? [];
   return h.path === wanted.path && isDeepStrictEqual(args, wanted.runtimeArgs);
-}
-
-/** A symlinked daemon.json is edited where it points, so the link itself stays. */
-function resolveTarget(file: string): string {
-  const absolute = path.resolve(file);
-  try {
-    return realpathSync(absolute);
-  } catch {
-    return absolute;
-  }
-}
-
-function safeRealpath(file: string): string {
-  try {
-    return realpathSync(file);
-  } catch {
-    return file;
-  }
 }
 
 function readOptional(file: string): Buffer | null {
@@ -504,6 +499,12 @@ function keepOriginalSomewhere(journal: Journal, original: Buffer | null, target
   const copy = `${target}.runtime-lab-original-${journal.createdAt.replace(/[:.]/g, '-')}`;
   writeDurably(copy, original, 0o600);
   return copy;
+}
+
+/** Whether `content` is what the journal's run wrote (not someone's later edit). */
+function wroteIt(journal: Journal, content: Buffer): boolean {
+  const hash = sha256(content);
+  return hash === journal.writtenSha256 || (journal.writtenBefore ?? []).includes(hash);
 }
 
 function sha256(data: Buffer): string {

@@ -1,7 +1,7 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { resolveDockerOptions, type RuntimeSpec } from '../shared/model/plan.ts';
-import type { ComponentVersion, EnvironmentInfo, RuntimeInvocation } from '../shared/model/run-record.ts';
+import type { BundleInfo, ComponentVersion, EnvironmentInfo, RuntimeInvocation, WorkloadImageInfo } from '../shared/model/run-record.ts';
 import {
   NOT_THERE, absoluteBinary, cgroupMode, emitBundle, failureText, hostBasics, measureLoop, prepareTimer, runtimeVersions, startSampler, type MethodRun,
 } from './ctr-method.ts';
@@ -22,7 +22,7 @@ const BUILT_IN = new Set(['runc', 'io.containerd.runc.v2', 'io.containerd.runtim
 
 const SETUP_TIMEOUT_MS = 60_000;
 
-interface DockerRuntime {
+export interface DockerRuntime {
   name: string;
   registration: RuntimeRegistration | null;
 }
@@ -40,115 +40,23 @@ export function dockerRuntimeOf(spec: RuntimeSpec): DockerRuntime {
 
 export async function runDocker(run: MethodRun): Promise<'completed' | 'aborted'> {
   const { plan, signal, emit } = run;
-  const options = resolveDockerOptions(plan);
   const scratchDir = path.join(run.runDir, 'scratch');
   mkdirSync(scratchDir, { recursive: true });
   const setup = { timeoutMs: Math.max(plan.timeoutMs, SETUP_TIMEOUT_MS), scratchDir, signal };
-  const docker = ['docker', '-H', options.host];
-  const context: DaemonJsonContext = {
-    file: options.daemonJson,
-    runDir: run.runDir,
-    docker,
-    dockerHost: options.host,
-    apply: options.apply,
-    scratchDir,
-    timeoutMs: setup.timeoutMs,
-    log: (level, message) => emit({ type: 'log', level, message }),
-  };
-  let edit: DaemonJsonEdit | null = null;
+  const held: { edit: DaemonJsonEdit | null } = { edit: null };
   let sampler: DaemonSampler | null = null;
   try {
-    // A journal left by a crashed run is settled first, whatever this run needs.
-    await recoverLeftoverEdit(context);
     const bundle = emitBundle(run);
     const timer = prepareTimer(run);
-    const version = await spawnTimed([...docker, 'version', '--format', '{{json .}}'], setup);
-    const versionJson = parseJson(version.stdout);
-    if (version.exitCode !== 0 || !versionJson?.['Server']) {
-      throw new Error(`dockerd does not answer at ${options.host}: ${failureText(version, setup.timeoutMs) ?? version.stdout.trim()}`);
-    }
-
-    const runtimes = new Map(plan.runtimes.map((r) => [r.name, dockerRuntimeOf(r)]));
-    const built = buildWorkloadImage(bundle.info, path.join(run.runDir, 'image'));
-    const readInfo = async () => {
-      const info = await spawnTimed([...docker, 'info', '--format', '{{json .}}'], setup);
-      const json = parseJson(info.stdout);
-      if (info.exitCode !== 0 || !json) throw new Error(`docker info failed: ${failureText(info, setup.timeoutMs) ?? info.stdout.trim()}`);
-      return json;
-    };
-    const environment = (infoJson: Record<string, unknown>, image: EnvironmentInfo['image']): EnvironmentInfo => {
-      const known = asRecord(infoJson['Runtimes']) ?? {};
-      const cgroupDriver = str(infoJson['CgroupDriver']);
-      return {
-        method: 'docker',
-        ...hostBasics(),
-        timing: timer.description,
-        cgroup: { mode: cgroupMode(), driver: cgroupDriver },
-        components: dockerComponents(versionJson),
-        containerd: null,
-        docker: {
-          host: options.host,
-          daemonJson: options.daemonJson,
-          serverVersion: str(infoJson['ServerVersion']),
-          storageDriver: str(infoJson['Driver']),
-          expectedStorageDriver: options.storageDriver,
-          cgroupDriver,
-          cgroupVersion: str(infoJson['CgroupVersion']),
-          defaultRuntime: str(infoJson['DefaultRuntime']),
-          runtimes: Object.fromEntries(Object.entries(known).map(([name, value]) => [name, registrationOf(value)])),
-          network: options.network,
-        },
-        image,
-        runtimes: plan.runtimes.map((spec): RuntimeInvocation => {
-          const r = runtimes.get(spec.name)!;
-          const entry = registrationOf(known[r.name]);
-          return {
-            runtime: spec.name,
-            argv: [...docker, 'run', '--rm', '--runtime', r.name, '--network', options.network, '--name', '<id>', built.ref],
-            runtimeType: r.name,
-            ociBinary: entry.path ?? null,
-            ociArgs: entry.runtimeArgs ?? [],
-            cgroupDriver,
-            registeredByRuntimeLab: edit?.registered.includes(r.name) ?? false,
-          };
-        }),
-      };
-    };
-
-    // The storage driver is checked before daemon.json is touched.
-    const before = await readInfo();
-    const storageDriver = str(before['Driver']);
-    if (options.storageDriver !== null && storageDriver !== options.storageDriver) {
-      emit({ type: 'environment', environment: environment(before, null) });
-      throw new Error(
-        `dockerd at ${options.host} uses the storage driver ${storageDriver ?? '(unknown)'}, not ${options.storageDriver} as the plan expects; ` +
-          'results would not be comparable. Set "storage-driver" in daemon.json (changing it hides the images of the old driver) or change the expectation',
-      );
-    }
-
-    const registrations: Record<string, RuntimeRegistration> = {};
-    for (const r of runtimes.values()) if (r.registration) registrations[r.name] = r.registration;
-    if (Object.keys(registrations).length > 0) edit = await registerRuntimes(context, registrations);
-    if (signal.aborted) return 'aborted';
-
-    const infoJson = Object.keys(registrations).length > 0 ? await readInfo() : before;
-    const known = asRecord(infoJson['Runtimes']) ?? {};
-    for (const [name, r] of runtimes) {
-      if (!(r.name in known)) emit({ type: 'log', level: 'warn', message: `${name}: dockerd knows no runtime "${r.name}" (it knows ${Object.keys(known).join(', ')}); its iterations will fail` });
-    }
-    const versions = await runtimeVersions(plan, setup);
-    if (signal.aborted) return 'aborted';
-    emit({ type: 'versions', versions });
-
-    const image = await importIntoDocker(docker, built, setup);
-    emit({ type: 'environment', environment: environment(infoJson, image) });
-    if (signal.aborted) return 'aborted';
+    const prepared = await prepareDocker(run, bundle.info, { runArgs: ['run', '--rm'], timing: timer.description }, setup, held);
+    if (!prepared) return 'aborted';
+    const { docker, options, runtimes, image } = prepared;
 
     // dockerd's containers live in containerd's "moby" namespace; containerd is the one dockerd names.
     sampler = startSampler(plan, emit, { containerdSocket: null, dockerSocket: options.host, shimNamespaces: ['moby'] });
     return await measureLoop(run, scratchDir, {
       timer,
-      command: (runtime, id) => [...docker, 'run', '--rm', '--runtime', runtimes.get(runtime.name)!.name, '--network', options.network, '--name', id, built.ref],
+      command: (runtime, id) => [...docker, 'run', '--rm', '--runtime', runtimes.get(runtime.name)!.name, '--network', options.network, '--name', id, image.ref],
       cleanup: async (_runtime, id) => {
         const removed = await spawnTimed([...docker, 'rm', '--force', id], { timeoutMs: Math.min(plan.timeoutMs, 30_000), scratchDir });
         if (removed.exitCode !== 0 && !NOT_THERE.test(removed.stderr)) {
@@ -159,9 +67,128 @@ export async function runDocker(run: MethodRun): Promise<'completed' | 'aborted'
   } finally {
     await sampler?.stop();
     // Not given the abort signal: an aborted run must still give the user's file back.
-    await edit?.restore();
+    await held.edit?.restore();
     rmSync(scratchDir, { recursive: true, force: true });
   }
+}
+
+export interface PreparedDocker {
+  /** `docker -H HOST`: the prefix of every docker command of the run. */
+  docker: string[];
+  options: ReturnType<typeof resolveDockerOptions>;
+  /** Per runtime of the plan (by its name in the plan): its name in dockerd. */
+  runtimes: Map<string, DockerRuntime>;
+  image: WorkloadImageInfo;
+}
+
+/**
+ * Everything before the first container, for any plan through docker: a leftover
+ * daemon.json edit is settled, dockerd answers with the expected storage driver, the
+ * runtimes are registered, the image is built from `bundle` and loaded, versions and the
+ * environment are recorded. `runArgs` is how containers will be started (`run --rm`,
+ * `run -d …`), as recorded in the environment. The daemon.json edit goes into `held` as
+ * soon as it exists: the caller restores it, whatever happens next. Null when aborted.
+ */
+export async function prepareDocker(
+  run: MethodRun, bundle: BundleInfo, how: { runArgs: string[]; timing: string },
+  setup: { timeoutMs: number; scratchDir: string; signal: AbortSignal }, held: { edit: DaemonJsonEdit | null },
+): Promise<PreparedDocker | null> {
+  const { plan, signal, emit } = run;
+  const options = resolveDockerOptions(plan);
+  const docker = ['docker', '-H', options.host];
+  const context: DaemonJsonContext = {
+    file: options.daemonJson,
+    runDir: run.runDir,
+    docker,
+    dockerHost: options.host,
+    apply: options.apply,
+    scratchDir: setup.scratchDir,
+    timeoutMs: setup.timeoutMs,
+    log: (level, message) => emit({ type: 'log', level, message }),
+  };
+  // A journal left by a crashed run is settled first, whatever this run needs.
+  await recoverLeftoverEdit(context);
+  const version = await spawnTimed([...docker, 'version', '--format', '{{json .}}'], setup);
+  const versionJson = parseJson(version.stdout);
+  if (version.exitCode !== 0 || !versionJson?.['Server']) {
+    throw new Error(`dockerd does not answer at ${options.host}: ${failureText(version, setup.timeoutMs) ?? version.stdout.trim()}`);
+  }
+
+  const runtimes = new Map(plan.runtimes.map((r) => [r.name, dockerRuntimeOf(r)]));
+  const built = buildWorkloadImage(bundle, path.join(run.runDir, 'image'));
+  const readInfo = async () => {
+    const info = await spawnTimed([...docker, 'info', '--format', '{{json .}}'], setup);
+    const json = parseJson(info.stdout);
+    if (info.exitCode !== 0 || !json) throw new Error(`docker info failed: ${failureText(info, setup.timeoutMs) ?? info.stdout.trim()}`);
+    return json;
+  };
+  const environment = (infoJson: Record<string, unknown>, image: EnvironmentInfo['image']): EnvironmentInfo => {
+    const known = asRecord(infoJson['Runtimes']) ?? {};
+    const cgroupDriver = str(infoJson['CgroupDriver']);
+    return {
+      method: 'docker',
+      ...hostBasics(),
+      timing: how.timing,
+      cgroup: { mode: cgroupMode(), driver: cgroupDriver },
+      components: dockerComponents(versionJson),
+      containerd: null,
+      docker: {
+        host: options.host,
+        daemonJson: options.daemonJson,
+        serverVersion: str(infoJson['ServerVersion']),
+        storageDriver: str(infoJson['Driver']),
+        expectedStorageDriver: options.storageDriver,
+        cgroupDriver,
+        cgroupVersion: str(infoJson['CgroupVersion']),
+        defaultRuntime: str(infoJson['DefaultRuntime']),
+        runtimes: Object.fromEntries(Object.entries(known).map(([name, value]) => [name, registrationOf(value)])),
+        network: options.network,
+      },
+      image,
+      runtimes: plan.runtimes.map((spec): RuntimeInvocation => {
+        const r = runtimes.get(spec.name)!;
+        const entry = registrationOf(known[r.name]);
+        return {
+          runtime: spec.name,
+          argv: [...docker, ...how.runArgs, '--runtime', r.name, '--network', options.network, '--name', '<id>', built.ref],
+          runtimeType: r.name,
+          ociBinary: entry.path ?? null,
+          ociArgs: entry.runtimeArgs ?? [],
+          cgroupDriver,
+          registeredByRuntimeLab: held.edit?.registered.includes(r.name) ?? false,
+        };
+      }),
+    };
+  };
+
+  // The storage driver is checked before daemon.json is touched.
+  const before = await readInfo();
+  const storageDriver = str(before['Driver']);
+  if (options.storageDriver !== null && storageDriver !== options.storageDriver) {
+    emit({ type: 'environment', environment: environment(before, null) });
+    throw new Error(
+      `dockerd at ${options.host} uses the storage driver ${storageDriver ?? '(unknown)'}, not ${options.storageDriver} as the plan expects; ` +
+        'results would not be comparable. Set "storage-driver" in daemon.json (changing it hides the images of the old driver) or change the expectation',
+    );
+  }
+
+  const registrations: Record<string, RuntimeRegistration> = {};
+  for (const r of runtimes.values()) if (r.registration) registrations[r.name] = r.registration;
+  if (Object.keys(registrations).length > 0) held.edit = await registerRuntimes(context, registrations);
+  if (signal.aborted) return null;
+
+  const infoJson = Object.keys(registrations).length > 0 ? await readInfo() : before;
+  const known = asRecord(infoJson['Runtimes']) ?? {};
+  for (const [name, r] of runtimes) {
+    if (!(r.name in known)) emit({ type: 'log', level: 'warn', message: `${name}: dockerd knows no runtime "${r.name}" (it knows ${Object.keys(known).join(', ')}); its iterations will fail` });
+  }
+  const versions = await runtimeVersions(plan, setup);
+  if (signal.aborted) return null;
+  emit({ type: 'versions', versions });
+
+  const image = await importIntoDocker(docker, built, setup);
+  emit({ type: 'environment', environment: environment(infoJson, image) });
+  return signal.aborted ? null : { docker, options, runtimes, image };
 }
 
 function dockerComponents(version: Record<string, unknown>): ComponentVersion[] {

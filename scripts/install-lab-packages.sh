@@ -3,8 +3,9 @@
 # real runtimes and daemons, a browser for the renderer tests, the peers the benchmark
 # scripts compare against. Idempotent: does nothing when all are present.
 set -euo pipefail
+# fuse-overlayfs: a third storage driver dockerd can start with on ext4 (the storage-driver loop's tests).
 packages=(openssh-server openssh-client runc runsc crun containerd docker.io chromium
-  busybox-static gcc libc6-dev hyperfine shellcheck iproute2 procps python3 ca-certificates)
+  busybox-static gcc libc6-dev hyperfine shellcheck iproute2 procps python3 ca-certificates fuse-overlayfs)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
