@@ -1,14 +1,18 @@
 import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, constants, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { CTR_LEGACY_V1, CTR_RUNC_SHIM, DEFAULT_DAEMON_SAMPLE_MS, resolveContainerdOptions, shimBinary, type Plan, type RuntimeSpec } from '../shared/model/plan.ts';
-import type { AgentEvent, ComponentVersion, EnvironmentInfo, RuntimeInvocation, Sample } from '../shared/model/run-record.ts';
-import { prepareBundle, type PreparedBundle } from './bundle.ts';
+import {
+  CTR_LEGACY_V1, CTR_RUNC_SHIM, DEFAULT_DAEMON_SAMPLE_MS, resolveContainerdOptions, shimBinary, type ContainerdOptions, type Plan, type RuntimeSpec,
+} from '../shared/model/plan.ts';
+import type { AgentEvent, BundleInfo, ComponentVersion, EnvironmentInfo, RuntimeInvocation, Sample, WorkloadImageInfo } from '../shared/model/run-record.ts';
+import type { PreparedBundle } from './bundle.ts';
 import { startDaemonSampler, type DaemonSampler, type SamplerScope } from './daemon-sampler.ts';
 import { containerId, type OciDirectRun } from './oci-direct.ts';
+import { perfIterationSamples } from './perf-report.ts';
 import { preparePreciseTimer, type PreciseTimer } from './precise-timer.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
+import { prepareWorkloadBundle } from './workload-bundle.ts';
 import { buildWorkloadImage, containerdRef, importIntoContainerd } from './workload-image.ts';
 
 // The "ctr" method: `ctr run --rm IMAGE ID` per iteration in Runtime Lab's own containerd
@@ -34,72 +38,23 @@ const WORKLOAD_OUTPUT = 'Hello';
 /** How long preparation commands (version, plugins, import) may take at least. */
 const SETUP_TIMEOUT_MS = 60_000;
 
-interface CtrInvocation extends RuntimeInvocation {
-  /** The flags after `run --rm`, before the image. */
+export interface CtrInvocation extends RuntimeInvocation {
+  /** The flags after `run --rm` (or `run -d`), before the image. */
   flags: string[];
 }
 
 export async function runCtr(run: MethodRun): Promise<'completed' | 'aborted'> {
   const { plan, signal, emit } = run;
-  const options = resolveContainerdOptions(plan);
   const scratchDir = path.join(run.runDir, 'scratch');
   mkdirSync(scratchDir, { recursive: true });
   const setup = { timeoutMs: Math.max(plan.timeoutMs, SETUP_TIMEOUT_MS), scratchDir, signal };
-  const ctr = ['ctr', '--address', options.address, '--namespace', options.namespace];
   let sampler: DaemonSampler | null = null;
   try {
     const bundle = emitBundle(run);
     const timer = prepareTimer(run);
-    const version = await spawnTimed(['ctr', '--address', options.address, 'version'], setup);
-    if (version.exitCode !== 0) throw new Error(`containerd does not answer at ${options.address}: ${failureText(version, setup.timeoutMs) ?? ''}`);
-
-    const plugins = await spawnTimed(['ctr', '--address', options.address, 'plugins', 'ls'], setup);
-    if (plugins.exitCode !== 0) throw new Error(`ctr plugins ls failed: ${failureText(plugins, setup.timeoutMs) ?? ''}`);
-    const table = parsePlugins(plugins.stdout);
-    const snapshotters = Object.fromEntries(table.filter((p) => p.type === 'io.containerd.snapshotter.v1').map((p) => [p.id, p.status]));
-    const snapshotterStatus = snapshotters[options.snapshotter] ?? null;
-    const snapshotterError = snapshotterStatus === 'ok' ? null : await pluginError(options.address, options.snapshotter, setup);
-    const legacyRuntimeV1 = table.find((p) => p.type === 'io.containerd.runtime.v1' && p.id === 'linux')?.status ?? null;
-
-    const built = buildWorkloadImage(bundle.info, path.join(run.runDir, 'image'));
-    const imageRef = containerdRef(built.ref);
-    const invocations = plan.runtimes.map((r) => ctrInvocation(r, run.runDir, ctr, options.snapshotter, imageRef));
-    for (const inv of invocations) {
-      const spec = plan.runtimes.find((r) => r.name === inv.runtime);
-      if (inv.runtimeType === CTR_LEGACY_V1 && legacyRuntimeV1 !== 'ok') {
-        emit({ type: 'log', level: 'warn', message: `${inv.runtime}: this containerd has no working ${CTR_LEGACY_V1} (plugin status ${legacyRuntimeV1 ?? 'absent'}; removed in containerd 2.0): its iterations will fail` });
-      }
-      if (inv.runtimeType !== CTR_RUNC_SHIM && spec && spec.globalArgs.length > 0) {
-        emit({ type: 'log', level: 'warn', message: `${inv.runtime}: globalArgs are not passed through ${inv.runtimeType}; put them in the shim's configuration (ctr.configPath)` });
-      }
-    }
-    const versions = await runtimeVersions(plan, setup);
-    if (signal.aborted) return 'aborted';
-    emit({ type: 'versions', versions });
-
-    const components: ComponentVersion[] = [...parseCtrVersion(version.stdout), ...(await shimVersions(invocations, setup))];
-    const environment = (image: EnvironmentInfo['image']): EnvironmentInfo => ({
-      method: 'ctr',
-      ...hostBasics(),
-      timing: timer.description,
-      cgroup: { mode: cgroupMode(), driver: uniform(invocations.map((i) => i.cgroupDriver)) },
-      components,
-      containerd: { ...options, snapshotterStatus, snapshotterError, snapshotters, legacyRuntimeV1 },
-      docker: null,
-      image,
-      runtimes: invocations.map(({ flags: _flags, ...inv }) => inv),
-    });
-    if (snapshotterStatus !== 'ok') {
-      emit({ type: 'environment', environment: environment(null) });
-      throw new Error(
-        `the snapshotter ${options.snapshotter} is not usable in this containerd (ctr plugins ls: ${snapshotterStatus ?? 'not listed'}${snapshotterError ? `: ${snapshotterError}` : ''}); ` +
-          `usable here: ${Object.entries(snapshotters).filter(([, s]) => s === 'ok').map(([id]) => id).join(', ') || 'none'}`,
-      );
-    }
-
-    const image = await importIntoContainerd(ctr, built, options.snapshotter, setup);
-    emit({ type: 'environment', environment: environment(image) });
-    if (signal.aborted) return 'aborted';
+    const prepared = await prepareContainerd(run, bundle.info, { runArgs: ['run', '--rm'], timing: timer.description }, setup);
+    if (!prepared) return 'aborted';
+    const { ctr, options, invocations, image } = prepared;
 
     sampler = startSampler(plan, emit, { containerdSocket: options.address, dockerSocket: null, shimNamespaces: [options.namespace] });
     const byName = new Map(invocations.map((i) => [i.runtime, i]));
@@ -114,8 +69,80 @@ export async function runCtr(run: MethodRun): Promise<'completed' | 'aborted'> {
   }
 }
 
+export interface PreparedContainerd {
+  /** `ctr --address A --namespace N`: the prefix of every ctr command of the run. */
+  ctr: string[];
+  options: Required<ContainerdOptions>;
+  invocations: CtrInvocation[];
+  image: WorkloadImageInfo;
+}
+
+/**
+ * Everything before the first container, for any plan through ctr: containerd answers, the
+ * snapshotter is usable, the image is built from `bundle` and imported, and the runtimes'
+ * versions and the environment are recorded. `runArgs` is how containers will be started
+ * (`run --rm`, `run -d --null-io`), as recorded in the environment. Null when aborted.
+ */
+export async function prepareContainerd(
+  run: MethodRun, bundle: BundleInfo, how: { runArgs: string[]; timing: string }, setup: { timeoutMs: number; scratchDir: string; signal: AbortSignal },
+): Promise<PreparedContainerd | null> {
+  const { plan, signal, emit } = run;
+  const options = resolveContainerdOptions(plan);
+  const ctr = ['ctr', '--address', options.address, '--namespace', options.namespace];
+  const version = await spawnTimed(['ctr', '--address', options.address, 'version'], setup);
+  if (version.exitCode !== 0) throw new Error(`containerd does not answer at ${options.address}: ${failureText(version, setup.timeoutMs) ?? ''}`);
+
+  const plugins = await spawnTimed(['ctr', '--address', options.address, 'plugins', 'ls'], setup);
+  if (plugins.exitCode !== 0) throw new Error(`ctr plugins ls failed: ${failureText(plugins, setup.timeoutMs) ?? ''}`);
+  const table = parsePlugins(plugins.stdout);
+  const snapshotters = Object.fromEntries(table.filter((p) => p.type === 'io.containerd.snapshotter.v1').map((p) => [p.id, p.status]));
+  const snapshotterStatus = snapshotters[options.snapshotter] ?? null;
+  const snapshotterError = snapshotterStatus === 'ok' ? null : await pluginError(options.address, options.snapshotter, setup);
+  const legacyRuntimeV1 = table.find((p) => p.type === 'io.containerd.runtime.v1' && p.id === 'linux')?.status ?? null;
+
+  const built = buildWorkloadImage(bundle, path.join(run.runDir, 'image'));
+  const imageRef = containerdRef(built.ref);
+  const invocations = plan.runtimes.map((r) => ctrInvocation(r, run.runDir, [...ctr, ...how.runArgs], options.snapshotter, imageRef));
+  for (const inv of invocations) {
+    const spec = plan.runtimes.find((r) => r.name === inv.runtime);
+    if (inv.runtimeType === CTR_LEGACY_V1 && legacyRuntimeV1 !== 'ok') {
+      emit({ type: 'log', level: 'warn', message: `${inv.runtime}: this containerd has no working ${CTR_LEGACY_V1} (plugin status ${legacyRuntimeV1 ?? 'absent'}; removed in containerd 2.0): its iterations will fail` });
+    }
+    if (inv.runtimeType !== CTR_RUNC_SHIM && spec && spec.globalArgs.length > 0) {
+      emit({ type: 'log', level: 'warn', message: `${inv.runtime}: globalArgs are not passed through ${inv.runtimeType}; put them in the shim's configuration (ctr.configPath)` });
+    }
+  }
+  const versions = await runtimeVersions(plan, setup);
+  if (signal.aborted) return null;
+  emit({ type: 'versions', versions });
+
+  const components: ComponentVersion[] = [...parseCtrVersion(version.stdout), ...(await shimVersions(invocations, setup))];
+  const environment = (image: EnvironmentInfo['image']): EnvironmentInfo => ({
+    method: 'ctr',
+    ...hostBasics(),
+    timing: how.timing,
+    cgroup: { mode: cgroupMode(), driver: uniform(invocations.map((i) => i.cgroupDriver)) },
+    components,
+    containerd: { ...options, snapshotterStatus, snapshotterError, snapshotters, legacyRuntimeV1 },
+    docker: null,
+    image,
+    runtimes: invocations.map(({ flags: _flags, ...inv }) => inv),
+  });
+  if (snapshotterStatus !== 'ok') {
+    emit({ type: 'environment', environment: environment(null) });
+    throw new Error(
+      `the snapshotter ${options.snapshotter} is not usable in this containerd (ctr plugins ls: ${snapshotterStatus ?? 'not listed'}${snapshotterError ? `: ${snapshotterError}` : ''}); ` +
+        `usable here: ${Object.entries(snapshotters).filter(([, s]) => s === 'ok').map(([id]) => id).join(', ') || 'none'}`,
+    );
+  }
+
+  const image = await importIntoContainerd(ctr, built, options.snapshotter, setup);
+  emit({ type: 'environment', environment: environment(image) });
+  return signal.aborted ? null : { ctr, options, invocations, image };
+}
+
 /** How `ctr run` is told to use this runtime. */
-function ctrInvocation(spec: RuntimeSpec, runDir: string, ctr: string[], snapshotter: string, imageRef: string): CtrInvocation {
+function ctrInvocation(spec: RuntimeSpec, runDir: string, runPrefix: string[], snapshotter: string, imageRef: string): CtrInvocation {
   const runtimeType = spec.ctr?.runtimeType ?? CTR_RUNC_SHIM;
   const fifoDir = path.join(runDir, 'fifo');
   const flags = ['--snapshotter', snapshotter, '--fifo-dir', fifoDir, '--runtime', runtimeType];
@@ -142,7 +169,7 @@ function ctrInvocation(spec: RuntimeSpec, runDir: string, ctr: string[], snapsho
   }
   if (spec.ctr?.configPath) flags.push('--runtime-config-path', spec.ctr.configPath);
   const cgroupDriver = runtimeType === CTR_RUNC_SHIM ? (spec.ctr?.systemdCgroup ? 'systemd' : 'cgroupfs') : null;
-  return { runtime: spec.name, argv: [...ctr, 'run', '--rm', ...flags, imageRef, '<id>'], runtimeType, ociBinary, ociArgs, cgroupDriver, flags };
+  return { runtime: spec.name, argv: [...runPrefix, ...flags, imageRef, '<id>'], runtimeType, ociBinary, ociArgs, cgroupDriver, flags };
 }
 
 /** The runc shim calls --runc-binary with runc's arguments only: flags travel in a script. */
@@ -247,9 +274,9 @@ export function uniform(values: readonly (string | null)[]): string | null {
   return distinct.length === 0 ? null : distinct.length === 1 ? distinct[0]! : 'mixed';
 }
 
-/** Builds the hello bundle (the image's rootfs) and records it, as oci-direct does. */
+/** Builds the plan's workload bundle (the image's rootfs) and records it, as oci-direct does. */
 export function emitBundle(run: MethodRun): PreparedBundle {
-  const bundle = prepareBundle(path.join(run.runDir, 'bundle'));
+  const bundle = prepareWorkloadBundle(run.plan, path.join(run.runDir, 'bundle'));
   for (const message of bundle.warnings) run.emit({ type: 'log', level: 'warn', message });
   run.emit({ type: 'bundle', bundle: bundle.info });
   return bundle;
@@ -282,6 +309,10 @@ export interface LoopHooks {
   command: (runtime: RuntimeSpec, id: string) => string[];
   /** After a failed, timed-out or aborted iteration: remove what it may have left. Must not throw. */
   cleanup: (runtime: RuntimeSpec, id: string) => Promise<void>;
+  /** The first sample's seq (default 0): a storage-driver loop runs the plan once per driver, seq unique across them. */
+  firstSeq?: number;
+  /** Carried by every sample of this loop, e.g. the storage driver it ran on. */
+  sampleTag?: Pick<Sample, 'storageDriver'>;
 }
 
 /**
@@ -293,7 +324,9 @@ export async function measureLoop(run: MethodRun, scratchDir: string, hooks: Loo
   const { plan, signal, emit } = run;
   const runtimes = new Map(plan.runtimes.map((r) => [r.name, r]));
   const slots = buildRunOrder({ ...plan, runtimes: plan.runtimes.map((r) => r.name) });
-  for (const [seq, slot] of slots.entries()) {
+  // Perf iterations emit several samples (whole, then each kernel): seq counts samples, not slots.
+  let seq = hooks.firstSeq ?? 0;
+  for (const slot of slots) {
     if (signal.aborted) return 'aborted';
     const runtime = runtimes.get(slot.runtime);
     if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
@@ -301,7 +334,8 @@ export async function measureLoop(run: MethodRun, scratchDir: string, hooks: Loo
     const id = containerId(run.runId, runtime.name, seq).replace(/[._-]{2,}/g, '-');
     const startedAt = new Date().toISOString();
     const result = await spawnTimed(hooks.command(runtime, id), { timeoutMs: plan.timeoutMs, scratchDir, signal, timer: hooks.timer.path });
-    const error = failureText(result, plan.timeoutMs) ?? missingOutput(result);
+    // A perf workload's report line is checked by perfIterationSamples, hello's "Hello" here.
+    const error = failureText(result, plan.timeoutMs) ?? (plan.perf ? null : missingOutput(result));
     if (error !== null || result.aborted) await hooks.cleanup(runtime, id);
     if (result.aborted) {
       emit({ type: 'log', level: 'info', message: `abort interrupted ${runtime.name} at seq ${seq}; that iteration is not recorded` });
@@ -309,9 +343,11 @@ export async function measureLoop(run: MethodRun, scratchDir: string, hooks: Loo
     }
     const sample: Sample = {
       seq, runtime: runtime.name, iteration: slot.iteration, warmup: slot.warmup, startedAt,
-      durationMs: result.durationMs, ok: error === null, exitCode: result.exitCode, timedOut: result.timedOut, error,
+      durationMs: result.durationMs, ok: error === null, exitCode: result.exitCode, timedOut: result.timedOut, error, ...hooks.sampleTag,
     };
-    emit({ type: 'sample', sample });
+    const samples = plan.perf ? perfIterationSamples(sample, result) : [sample];
+    for (const s of samples) emit({ type: 'sample', sample: s });
+    seq += samples.length;
   }
   return 'completed';
 }
@@ -333,7 +369,7 @@ function missingOutput(result: SpawnTimedResult): string | null {
   return `exited 0 but the workload's "${WORKLOAD_OUTPUT}" never arrived${said ? `: ${said}` : ''}`;
 }
 
-interface CtrCleanup {
+export interface CtrCleanup {
   ctr: string[];
   address: string;
   namespace: string;
@@ -353,7 +389,7 @@ interface CtrCleanup {
  * the task's rootfs mount and, for the runc shim, the runtime's state — before the task
  * and container are deleted again.
  */
-async function removeCtrContainer(c: CtrCleanup): Promise<void> {
+export async function removeCtrContainer(c: CtrCleanup): Promise<void> {
   const options = { timeoutMs: Math.min(c.timeoutMs, 30_000), scratchDir: c.scratchDir };
   const run = (...args: string[]) => spawnTimed([...c.ctr, ...args], options);
   const failures: SpawnTimedResult[] = [];
@@ -409,7 +445,7 @@ function taskMounts(namespace: string, id: string): string[] {
 }
 
 /** Kills the shim of task `id` (found by its own -namespace/-id/-address arguments) and its descendants. */
-function killShim(address: string, namespace: string, id: string): number[] {
+export function killShim(address: string, namespace: string, id: string): number[] {
   const table = processTable();
   const shims = table.filter((p) => {
     if (!path.basename(p.argv[0] ?? '').startsWith('containerd-shim')) return false;

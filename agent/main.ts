@@ -8,12 +8,14 @@ import { Plan, type MeasurementMethod } from '../shared/model/plan.ts';
 import type { AgentEvent } from '../shared/model/run-record.ts';
 import { withoutBanner } from './banner.ts';
 import { openEventLog } from './event-log.ts';
+import { runCri } from './cri-method.ts';
 import { runCtr, type MethodRun } from './ctr-method.ts';
 import { runDocker } from './docker-method.ts';
 import { runMemory } from './memory-method.ts';
 import { runOciDirect } from './oci-direct.ts';
 import { removePidFile, runningAgentPid, writePidFile } from './pid-file.ts';
 import { newSeed } from './run-order.ts';
+import { runStorageDriverLoop } from './storage-driver-loop.ts';
 
 // The host agent's command line. It runs on the lab host under whatever Node (≥ 18) the
 // host has, started by the desktop over SSH:
@@ -38,8 +40,8 @@ const STOP_WAIT_MS = 60_000;
 const METHODS: Record<MeasurementMethod, (run: MethodRun) => Promise<'completed' | 'aborted'>> = {
   'oci-direct': runOciDirect,
   ctr: runCtr,
-  docker: runDocker,
-  cri: () => Promise.reject(new Error('method cri is being built')),
+  docker: (run) => (run.plan.docker?.storageDrivers ? runStorageDriverLoop(run, run.plan.docker.storageDrivers) : runDocker(run)),
+  cri: runCri,
 };
 
 async function main(argv: string[]): Promise<number> {
@@ -87,7 +89,7 @@ async function run(runDir: string, runId: string): Promise<number> {
   try {
     const plan = readPlan(runDir);
     log.write({ type: 'started', runId, at: now(), plan, agentVersion: `${AGENT_VERSION}+sha256.${ownSha256()}`, pid: process.pid });
-    // A memory plan (plan.memory) is its own measurement on the oci-direct route.
+    // A memory plan (plan.memory) is its own measurement, through the plan's method (memory-method.ts).
     const method = plan.memory ? runMemory : METHODS[plan.method];
     const status = await method({ plan, runId, runDir, signal: controller.signal, emit: (event) => log.write(event) });
     finished = { type: 'finished', at: now(), status };

@@ -2,13 +2,13 @@ import fs from 'node:fs';
 import { LabError } from '../shared/lab-error.ts';
 import { runtimePresets } from '../shared/bench/runtime-presets.ts';
 import {
-  CTR_RUNTIME_TYPE, DEFAULT_CONTAINERD_ADDRESS, DEFAULT_CONTAINERD_NAMESPACE, DEFAULT_DAEMON_JSON, DEFAULT_DOCKER_HOST, DEFAULT_SNAPSHOTTER, shimBinary,
+  CTR_RUNTIME_TYPE, DEFAULT_CONTAINERD_ADDRESS, DEFAULT_CONTAINERD_NAMESPACE, DEFAULT_CRI_ADDRESS, DEFAULT_DAEMON_JSON, DEFAULT_DOCKER_HOST, DEFAULT_SNAPSHOTTER, shimBinary,
   type MeasurementMethod, type Plan, type RuntimeSpec,
 } from '../shared/model/plan.ts';
 import type { LabEvent } from '../shared/contract/ipc-contract.ts';
 import type { EnvironmentInfo } from '../shared/model/run-record.ts';
 import { samplesToCsv, runSidecarJson } from '../shared/csv-export.ts';
-import { summarizeSamples } from '../shared/stats.ts';
+import { summarizeSamples, type RuntimeSummary } from '../shared/stats.ts';
 import { dataFiles, defaultDataDir } from '../services/app-paths.ts';
 import { BenchRunner } from '../services/bench/bench-runner.ts';
 import { inspectHost } from '../services/inspect/inspect-host.ts';
@@ -21,9 +21,15 @@ export interface BenchFlags extends ConnectionFlags {
   method: MeasurementMethod;
   /** Method ctr: the containerd snapshotter (recorded; the run fails if it is not usable). */
   snapshotter?: string;
-  /** Method docker: the storage driver dockerd must be using (an expectation, not a change). */
+  /**
+   * Method docker: one name is the storage driver dockerd must be using (an expectation, not
+   * a change); a comma-separated list (overlay2,vfs) is a storage-driver loop: the plan is
+   * measured once per driver, dockerd switched to each and put back afterwards.
+   */
   storageDriver?: string;
   containerdAddress?: string;
+  /** Method cri: the CRI endpoint's socket. */
+  criAddress?: string;
   dockerHost?: string;
   daemonJson?: string;
   runtime: string[];
@@ -62,7 +68,13 @@ export function describeEnvironment(env: EnvironmentInfo): string {
   const version = (name: string) => env.components.find((c) => c.component === name)?.version ?? '?';
   const parts: string[] = [];
   if (env.containerd) parts.push(`containerd ${version('containerd')}`, `snapshotter ${env.containerd.snapshotter}`, `namespace ${env.containerd.namespace}`);
-  if (env.docker) parts.push(`dockerd ${env.docker.serverVersion ?? '?'}`, `storage driver ${env.docker.storageDriver ?? '?'}`);
+  if (env.cri) {
+    parts.push(`CRI ${env.cri.runtimeName ?? '?'} ${env.cri.runtimeVersion ?? '?'}`, `sandbox image ${env.cri.sandboxImage ?? '?'}`, `pod network ${env.cri.network}`, `snapshotter ${env.cri.snapshotter ?? '?'}`);
+  }
+  if (env.docker) {
+    const drivers = env.docker.storageDrivers;
+    parts.push(`dockerd ${env.docker.serverVersion ?? '?'}`, drivers ? `storage drivers ${drivers.join(', ') || 'none usable'}` : `storage driver ${env.docker.storageDriver ?? '?'}`);
+  }
   parts.push(`cgroup ${env.cgroup.mode}${env.cgroup.driver ? `/${env.cgroup.driver}` : ''}`, `kernel ${env.kernel ?? '?'}`);
   if (env.image) parts.push(`image ${env.image.configDigest.slice(0, 19)}`);
   return `environment: ${parts.join(', ')}`;
@@ -72,12 +84,15 @@ export function describeEnvironment(env: EnvironmentInfo): string {
  * The plan's daemon options, every default written out so that the stored plan says which
  * socket, namespace and snapshotter were used. Flags of the other method are refused.
  */
-export function methodOptions(flags: Pick<BenchFlags, 'method' | 'snapshotter' | 'storageDriver' | 'containerdAddress' | 'dockerHost' | 'daemonJson'>): Pick<Plan, 'containerd' | 'docker'> {
+export function methodOptions(
+  flags: Pick<BenchFlags, 'method' | 'snapshotter' | 'storageDriver' | 'containerdAddress' | 'dockerHost' | 'daemonJson'> & Pick<Partial<BenchFlags>, 'criAddress'>,
+): Pick<Plan, 'containerd' | 'docker' | 'cri'> {
   const only = (flag: string, value: unknown, method: MeasurementMethod) => {
     if (value !== undefined && flags.method !== method) throw new LabError('invalid-input', `${flag} applies to --method ${method} only (this run is --method ${flags.method}).`);
   };
   only('--snapshotter', flags.snapshotter, 'ctr');
   only('--containerd-address', flags.containerdAddress, 'ctr');
+  only('--cri-address', flags.criAddress, 'cri');
   only('--storage-driver', flags.storageDriver, 'docker');
   only('--docker-host', flags.dockerHost, 'docker');
   only('--daemon-json', flags.daemonJson, 'docker');
@@ -90,29 +105,54 @@ export function methodOptions(flags: Pick<BenchFlags, 'method' | 'snapshotter' |
       },
     };
   }
+  if (flags.method === 'cri') return { cri: { address: flags.criAddress ?? DEFAULT_CRI_ADDRESS, network: 'host' } };
   if (flags.method === 'docker') {
     const host = flags.dockerHost ?? DEFAULT_DOCKER_HOST;
+    const drivers = storageDriverList(flags.storageDriver);
     return {
       docker: {
         host: host.includes('://') ? host : `unix://${host}`,
         daemonJson: flags.daemonJson ?? DEFAULT_DAEMON_JSON,
-        ...(flags.storageDriver ? { storageDriver: flags.storageDriver } : {}),
+        ...(drivers.length === 1 ? { storageDriver: drivers[0] } : drivers.length > 1 ? { storageDrivers: drivers } : {}),
       },
     };
   }
   return {};
 }
 
-export async function benchCommand(targetText: string, flags: BenchFlags, out: (text: string) => void, err: (text: string) => void): Promise<number> {
+/** What a command measuring through bench's flow (perf) changes: the workload, and the table printed at the end. */
+export interface BenchVariant {
+  plan: Pick<Plan, 'workload' | 'perf'>;
+  table: (summaries: readonly RuntimeSummary[]) => string;
+}
+
+const STARTUP: BenchVariant = { plan: { workload: 'hello' }, table: formatSummaryTable };
+
+/** `--storage-driver overlay2,vfs`: the names in order; a name twice is refused (the loop would measure it twice). */
+export function storageDriverList(value: string | undefined): string[] {
+  if (value === undefined) return [];
+  const drivers = value.split(',').map((d) => d.trim()).filter(Boolean);
+  if (drivers.length === 0) throw new LabError('invalid-input', '--storage-driver needs a driver name, or a comma-separated list of them.');
+  const twice = drivers.find((d, i) => drivers.indexOf(d) !== i);
+  if (twice) throw new LabError('invalid-input', `--storage-driver names ${twice} twice.`);
+  return drivers;
+}
+
+export async function benchCommand(
+  targetText: string, flags: BenchFlags, out: (text: string) => void, err: (text: string) => void, variant: BenchVariant = STARTUP,
+): Promise<number> {
+  // Checked before connecting; a loop multiplies the iterations by its drivers.
+  const drivers = Math.max(1, storageDriverList(flags.storageDriver).length);
   const { link, label, firstTransport } = await openCliHostLink(targetText, flags);
 
   const store = ResultsStore.open(dataFiles(defaultDataDir()).results);
   if (store.recovery) err(`runtime-lab: ${store.recovery.message}\n`);
   const counts = new Map<string, { done: number; failed: number }>();
-  const total = (flags.iterations + flags.warmup) * flags.runtime.length;
+  const total = (flags.iterations + flags.warmup) * flags.runtime.length * drivers;
   const onEvent = (event: LabEvent): void => {
     if (event.type === 'run:samples') {
-      for (const s of event.samples) {
+      // Iterations, not their parts: step samples (CRI calls, perf kernels) are not counted.
+      for (const s of event.samples.filter((x) => (x.step ?? null) === null)) {
         const c = counts.get(s.runtime) ?? { done: 0, failed: 0 };
         c.done += 1;
         if (!s.ok) c.failed += 1;
@@ -134,7 +174,7 @@ export async function benchCommand(targetText: string, flags: BenchFlags, out: (
       method: flags.method,
       runtimes: resolveRuntimes(flags.runtime, runtimePresets(facts), flags.method),
       ...methodOptions(flags),
-      workload: 'hello',
+      ...variant.plan,
       iterations: flags.iterations,
       warmups: flags.warmup,
       order: flags.order,
@@ -153,7 +193,7 @@ export async function benchCommand(targetText: string, flags: BenchFlags, out: (
     err('\n');
     const { meta, samples } = store.getRun(runId);
     const summaries = summarizeSamples(samples);
-    out(formatSummaryTable(summaries));
+    out(variant.table(summaries));
     if (flags.csv) fs.writeFileSync(flags.csv, samplesToCsv(meta, samples));
     const environment = store.getEnvironment(runId);
     if (environment) err(`${describeEnvironment(environment)}\n`);
@@ -165,8 +205,8 @@ export async function benchCommand(targetText: string, flags: BenchFlags, out: (
     if (status !== 'completed') throw new LabError('command-failed', `Run ${runId} ${status}${meta.statusMessage ? `: ${meta.statusMessage}` : ''}.`);
     // A runtime that failed throughout is reported; the run only fails when nothing worked.
     for (const s of summaries.filter((x) => x.n === 0 && x.failures > 0)) {
-      const example = samples.find((x) => !x.ok && !x.warmup && x.runtime === s.runtime)?.error ?? '';
-      err(`warning: every sample of ${s.runtime} failed: ${example.split('\n')[0]}\n`);
+      const example = samples.find((x) => !x.ok && !x.warmup && x.runtime === s.runtime && (x.storageDriver ?? null) === s.storageDriver)?.error ?? '';
+      err(`warning: every sample of ${s.runtime}${s.storageDriver ? ` on ${s.storageDriver}` : ''} failed: ${example.split('\n')[0]}\n`);
     }
     if (summaries.every((s) => s.n === 0)) throw new LabError('command-failed', `Run ${runId}: all samples failed.`);
     return 0;

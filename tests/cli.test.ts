@@ -107,7 +107,7 @@ describe('runtime-lab CLI', () => {
     expect(result.stdout).toMatch(/^crun\s+0\s+4\s/m);
     expect(result.stderr).toContain('cgroups in hybrid mode not supported');
     const lines = fs.readFileSync(csv, 'utf8').trim().split(/\r?\n/);
-    expect(lines[0]).toMatch(/^run_id,host,method,runtime,iteration,warmup,duration_ms,ok,error,/);
+    expect(lines[0]).toMatch(/^run_id,host,method,runtime,step,storage_driver,iteration,warmup,duration_ms,ok,error,/);
     expect(lines).toHaveLength(1 + 2 * 5);
     const run = JSON.parse(fs.readFileSync(json, 'utf8'));
     expect(run.samples).toHaveLength(10);

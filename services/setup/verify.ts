@@ -2,8 +2,11 @@ import { findRecipe } from '../../knowledge/recipes/index.ts';
 import { METHODS, type Method, type ParsedRecipe } from '../../knowledge/schema.ts';
 import { LabError } from '../../shared/lab-error.ts';
 import type { VerifyCell } from '../../shared/model/setup.ts';
-import { commandLine, quoteArg } from '../../shared/shell-quote.ts';
+import type { Plan } from '../../shared/model/plan.ts';
+import { commandLine } from '../../shared/shell-quote.ts';
+import { buildAgentBundle, type AgentBundle } from '../agent/agent-bundle.ts';
 import type { Transport } from '../transport/transport.ts';
+import { runCriProbe, type CriProbe, type RunAsRoot } from './cri-probe.ts';
 import { diagnose, type Diagnosis } from './diagnose.ts';
 import type { HostContext } from './host-context.ts';
 import { planSetup, type PlannedCommand, type PlannedStep, type SetupPlan } from './plan.ts';
@@ -16,7 +19,7 @@ import { renderArgv, renderScript, type ParamValue } from './template.ts';
 //   oci-direct  the recipe's own smoke test: RUNTIME run --bundle on the test bundle
 //   ctr         the recipe's ctr smoke test, when containerd answers on its socket
 //   docker      the recipe's docker smoke test, when dockerd answers and has the test image
-//   cri         a pod sandbox through crictl with the runtime's handler, when crictl exists
+//   cri         a pod lifecycle (hello container) through Runtime Lab's CRI client, run by the host agent
 //
 // A cell "works" only after the container printed Hello; it "fails" with the runtime's own
 // error line and, when the output matches a failure signature, its meaning and fix; it is
@@ -30,6 +33,8 @@ export interface VerifyOptions {
   params?: Readonly<Record<string, ParamValue>>;
   onCell?: (runtime: string, method: Method, cell: VerifyCell) => void;
   signal?: AbortSignal;
+  /** The host agent (method cri runs in it); default: built from source, as the CLI and tests use it. */
+  loadAgentBundle?: () => Promise<AgentBundle>;
 }
 
 export interface VerifyRow {
@@ -42,6 +47,9 @@ const OUTPUT_TAIL = 4_000;
 const PROBE_TIMEOUT_MS = 20_000;
 const CLEANUP_TIMEOUT_MS = 60_000;
 const TEST_IMAGE = 'rlab-busybox:latest';
+/** The cri check's one iteration, and the agent run around it (bundle, images, pod). */
+const CRI_ITERATION_TIMEOUT_MS = 60_000;
+const CRI_PROBE_TIMEOUT_MS = 180_000;
 /** Smoke-test step ids (knowledge/recipes/smoke.ts) per method. */
 const SMOKE_STEP: Record<Exclude<Method, 'cri'>, string> = { 'oci-direct': 'run-direct', ctr: 'run-ctr', docker: 'run-docker' };
 
@@ -53,7 +61,7 @@ export async function verifyRuntimes(transport: Transport, context: HostContext,
   });
   const rows: VerifyRow[] = [];
   for (const recipe of recipes) {
-    const verifier = new RuntimeVerifier(transport, context, recipe, options.params ?? {}, options.signal);
+    const verifier = new RuntimeVerifier(transport, context, recipe, options.params ?? {}, options.signal, options.loadAgentBundle ?? buildAgentBundle);
     const cells = {} as Record<Method, VerifyCell>;
     for (const method of METHODS) {
       if (options.signal?.aborted) throw new LabError('invalid-input', 'Verification was cancelled.');
@@ -81,13 +89,17 @@ class RuntimeVerifier {
   readonly #context: HostContext;
   readonly #recipe: ParsedRecipe;
   readonly #signal: AbortSignal | undefined;
+  readonly #loadAgentBundle: () => Promise<AgentBundle>;
   #params: Record<string, ParamValue>;
   #plan: SetupPlan;
   /** Signatures whose auto-fix was applied already (once each, as in a setup run); the fixed parameters stay for the next methods. */
   readonly #fixed = new Set<string>();
 
-  constructor(transport: Transport, context: HostContext, recipe: ParsedRecipe, params: Readonly<Record<string, ParamValue>>, signal: AbortSignal | undefined) {
+  constructor(
+    transport: Transport, context: HostContext, recipe: ParsedRecipe, params: Readonly<Record<string, ParamValue>>, signal: AbortSignal | undefined, loadAgentBundle: () => Promise<AgentBundle>,
+  ) {
     this.#transport = transport;
+    this.#loadAgentBundle = loadAgentBundle;
     this.#context = context;
     this.#recipe = recipe;
     this.#signal = signal;
@@ -167,28 +179,45 @@ class RuntimeVerifier {
     return result;
   }
 
+  /**
+   * A real pod lifecycle through Runtime Lab's own CRI client: the host agent runs a cri
+   * plan of one iteration (no warm-up) with the runtime's handler (its recipe id) against
+   * the setup's containerd, pods on the host network. Works only when the hello container
+   * printed Hello; a failed step fails the cell with the endpoint's own error.
+   */
   async #cri(): Promise<VerifyCell> {
-    if (!this.#installed('crictl')) return cell('unknown', 'Needs crictl or Runtime Lab\'s CRI client (not yet built): crictl is not installed on this host.');
-    const script = `endpoint="unix://$containerdAddress"
-c() { crictl --runtime-endpoint "$endpoint" --image-endpoint "$endpoint" --timeout 20s "$@"; }
-c info >/dev/null || exit 3
-c inspecti "$sandboxImage" >/dev/null 2>&1 || { echo "the sandbox image $sandboxImage is not on the host (offline hosts import it)" >&2; exit 4; }
-d=$(mktemp -d)
-printf '{"metadata":{"name":"rlab-verify-%s","namespace":"runtime-lab","uid":"rlab-verify-%s","attempt":1},"log_directory":"%s","linux":{}}\\n' "$handler" "$handler" "$d" > "$d/pod.json"
-pod=$(c runp --runtime "$handler" "$d/pod.json") || { rc=$?; rm -rf "$d"; exit "$rc"; }
-c stopp "$pod" >/dev/null; c rmp "$pod" >/dev/null
-rm -rf "$d"
-echo "pod sandbox $pod started and removed with handler $handler"`;
-    const assignments = [
-      `handler=${quoteArg(this.#recipe.id)}`,
-      `containerdAddress=${quoteArg(this.#param('containerdAddress'))}`,
-      `sandboxImage=${quoteArg(this.#param('sandboxImage'))}`,
-    ];
-    const command = this.#privileged(['sh', '-c', `${assignments.join('\n')}\n${script}`], true);
-    const ran = await this.#exec([command], 120_000);
-    if (ran.exitCode === 3) return cell('unknown', `containerd's CRI endpoint does not answer at ${this.#param('containerdAddress')}: set up containerd first.`, ran);
-    if (ran.exitCode === 4) return cell('unknown', lastLine(ran.output), ran);
-    if (ran.ok) return cell('works', `${lastLine(ran.output)} (a pod sandbox only: the hello container needs an image in CRI's store)`, ran);
+    const recipe = this.#recipe;
+    const address = this.#param('containerdAddress');
+    const up = await this.#probe(['sh', '-c', '[ -S "$1" ]', 'sh', address], true);
+    if (!up.ok) return cell('unknown', `containerd's socket ${address} is not there: set up containerd (it starts the daemon with its CRI plugin), then verify again.`, up);
+    const plan: Plan = {
+      method: 'cri', workload: 'hello', iterations: 1, warmups: 0, order: 'round-robin', timeoutMs: CRI_ITERATION_TIMEOUT_MS, daemonSampleMs: 0,
+      runtimes: [{ name: recipe.id, binary: recipe.tool ?? recipe.id, globalArgs: [], lifecycle: 'run', cri: { handler: recipe.id } }],
+      cri: { address, network: 'host' },
+    };
+    const asRoot: RunAsRoot = async (argv, timeoutMs) => {
+      const command = this.#privileged(argv, true);
+      const result = await this.#transport.exec(command.argv, {
+        timeoutMs, ...(command.stdinPrefix ? { stdin: command.stdinPrefix } : {}), ...(this.#signal ? { signal: this.#signal } : {}),
+      });
+      return { ...result, display: command.display };
+    };
+    let probe: CriProbe;
+    try {
+      probe = await runCriProbe(this.#transport, asRoot, this.#loadAgentBundle, plan, CRI_PROBE_TIMEOUT_MS);
+    } catch (err) {
+      return cell('unknown', `Runtime Lab's CRI client runs in the host agent, which could not be started here: ${LabError.from(err).message}`);
+    }
+    const failedStep = probe.steps.find((s) => !s.ok)?.step ?? null;
+    const ran: Ran = {
+      ok: probe.whole?.ok === true, exitCode: probe.exitCode, timedOut: probe.timedOut, output: probe.output, commands: probe.commands, durationMs: probe.durationMs,
+      message: probe.whole ? `the pod lifecycle failed${failedStep ? ` at ${failedStep}` : ''}` : `the CRI run ${probe.status ?? 'ended without a result'}`,
+    };
+    if (ran.ok) {
+      const steps = probe.steps.map((s) => `${String(s.step)} ${s.durationMs.toFixed(0)} ms`).join(', ');
+      return cell('works', `a pod through Runtime Lab's CRI client with handler "${recipe.id}" printed "Hello" (${steps})`, ran);
+    }
+    if (!probe.whole) return cell('fails', `${probe.message ?? lastLine(probe.output)} (${ran.message})`, ran);
     return this.#failed(ran, this.#diagnose(ran));
   }
 

@@ -5,8 +5,9 @@
 // dockerd uses this containerd (--containerd), as Debian's docker.io does with the system one.
 
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { commandLine } from '../../shared/shell-quote.ts';
 import { containerd as containerdRecipe } from '../../knowledge/recipes/containerd.ts';
 import { docker as dockerRecipe } from '../../knowledge/recipes/docker.ts';
 import { Daemon } from '../../knowledge/schema.ts';
@@ -25,15 +26,73 @@ export interface TestDaemons {
   stop(): void;
 }
 
+/** A CRI runtime handler: containerd's runtimes.NAME table. */
+export interface CriHandlerConfig {
+  /** Default io.containerd.runc.v2. */
+  runtimeType?: string;
+  /** The OCI binary behind the runc shim (options.BinaryName); with `args`, a wrapper script adding them is written and named instead. */
+  binary?: string;
+  args?: string[];
+}
+
+export interface DaemonOptions {
+  /** Start containerd with its CRI plugin and this configuration (default: the plugin is disabled). */
+  cri?: { sandboxImage: string; handlers: Record<string, CriHandlerConfig> };
+  /** Start dockerd too (default true). */
+  docker?: boolean;
+}
+
 // Folders the daemons create outside the temp root; removed at the end only if they did not exist before.
 const RUN_DIRS = ['/run/containerd/runc', '/run/containerd/s', '/run/containerd/fifo', '/run/containerd', '/run/docker/plugins', '/run/docker'];
 
 const CONTAINERD_CONFIG = 'version = 2\n# No pods in these tests: the CRI plugin only slows the start down.\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n';
 
+/** runc state of the CRI plugin's containers: shared by every containerd on the host, so only what a test added is removed. */
+const K8S_RUNC_STATE = '/run/containerd/runc/k8s.io';
+
+/**
+ * containerd's CRI plugin for tests: the given sandbox image and handlers, CNI folders
+ * under the temp root (empty: pods use the host network), the streaming server on a
+ * loopback port of the kernel's choosing. restrict_oom_score_adj: this lab runs without
+ * CAP_SYS_RESOURCE, so the sandbox's oom_score_adj of -998 cannot be set ("setting
+ * oom_score_adj … permission denied" from runsc, "can't get final child's PID" from runc).
+ */
+function criConfig(root: string, cri: NonNullable<DaemonOptions['cri']>): string {
+  const q = (value: string) => JSON.stringify(value);
+  const lines = [
+    'version = 2',
+    '[plugins."io.containerd.grpc.v1.cri"]',
+    `  sandbox_image = ${q(cri.sandboxImage)}`,
+    '  stream_server_address = "127.0.0.1"',
+    '  stream_server_port = "0"',
+    '  restrict_oom_score_adj = true',
+    '[plugins."io.containerd.grpc.v1.cri".cni]',
+    `  bin_dir = ${q(join(root, 'cni', 'bin'))}`,
+    `  conf_dir = ${q(join(root, 'cni', 'conf'))}`,
+    '[plugins."io.containerd.grpc.v1.cri".containerd]',
+    '  snapshotter = "overlayfs"',
+  ];
+  for (const [name, handler] of Object.entries(cri.handlers)) {
+    lines.push(`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${q(name)}]`, `  runtime_type = ${q(handler.runtimeType ?? 'io.containerd.runc.v2')}`);
+    let binary = handler.binary;
+    if (binary && handler.args && handler.args.length > 0) {
+      // The runc shim passes no flags to BinaryName: they travel in a script, as for ctr --runc-binary.
+      const wrapper = join(root, 'bin', `${name}-cri`);
+      writeFileSync(wrapper, `#!/bin/sh\nexec ${commandLine([binary, ...handler.args])} "$@"\n`);
+      chmodSync(wrapper, 0o755);
+      binary = wrapper;
+    }
+    if (binary) lines.push(`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${q(name)}.options]`, `  BinaryName = ${q(binary)}`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 /** `namespaces`: the containerd namespaces the tests use, whose runc state under /run is removed at the end. */
-export function startDaemons(root: string, daemonJsonContent: string, namespaces: readonly string[]): TestDaemons {
+export function startDaemons(root: string, daemonJsonContent: string, namespaces: readonly string[], options: DaemonOptions = {}): TestDaemons {
   const preexisting = new Set(RUN_DIRS.filter((d) => existsSync(d)));
   const shimSocketsBefore = new Set(listShimSockets());
+  const k8sStateBefore = new Set(listDir(K8S_RUNC_STATE));
+  for (const dir of ['bin', 'cni/bin', 'cni/conf']) mkdirSync(join(root, dir), { recursive: true });
   for (const dir of ['etc', 'containerd', 'docker', 'lab']) mkdirSync(join(root, dir), { recursive: true });
   const params: Params = {
     labDir: join(root, 'lab'),
@@ -49,7 +108,8 @@ export function startDaemons(root: string, daemonJsonContent: string, namespaces
     // No iptables and no bridge inside this sandboxed VM (lab-environment.md).
     dockerdExtraArgs: ['--iptables=false', '--bridge=none', '--containerd', join(root, 'containerd', 'containerd.sock')],
   };
-  writeFileSync(String(params.containerdConfig), CONTAINERD_CONFIG);
+  writeFileSync(String(params.containerdConfig), options.cri ? criConfig(root, options.cri) : CONTAINERD_CONFIG);
+  const withDocker = options.docker ?? true;
   writeFileSync(String(params.dockerDaemonJson), daemonJsonContent);
   const containerd = Daemon.parse(containerdRecipe.daemons?.[0]);
   const dockerd = Daemon.parse(dockerRecipe.daemons?.[0]);
@@ -69,7 +129,7 @@ export function startDaemons(root: string, daemonJsonContent: string, namespaces
 
   control(containerd, 'start');
   try {
-    control(dockerd, 'start');
+    if (withDocker) control(dockerd, 'start');
   } catch (err) {
     control(containerd, 'stop');
     throw err;
@@ -86,12 +146,15 @@ export function startDaemons(root: string, daemonJsonContent: string, namespaces
       const pid = dockerdPid();
       if (pid !== null) writeFileSync(daemonFiles(dockerd, params).pidfile, `${pid}\n`);
       try {
-        control(dockerd, 'stop');
+        if (withDocker) control(dockerd, 'stop');
       } finally {
         control(containerd, 'stop');
         killLeftovers(root);
+        unmountUnder(root);
         removeDeadShimSockets(shimSocketsBefore);
         for (const ns of namespaces) rmSync(`/run/containerd/runc/${ns}`, { recursive: true, force: true });
+        for (const entry of listDir(K8S_RUNC_STATE).filter((e) => !k8sStateBefore.has(e))) rmSync(join(K8S_RUNC_STATE, entry), { recursive: true, force: true });
+        if (k8sStateBefore.size === 0) spawnSync('rmdir', [K8S_RUNC_STATE]);
         for (const dir of RUN_DIRS.filter((d) => !preexisting.has(d))) spawnSync('rmdir', [dir]);
       }
     },
@@ -115,6 +178,20 @@ function killLeftovers(root: string): void {
         // gone
       }
     }
+  }
+}
+
+/** Mounts a killed sandbox left under the temp root (CRI's /dev/shm, task rootfs), deepest first. */
+function unmountUnder(root: string): void {
+  const points = readOptional('/proc/self/mountinfo').split('\n').map((line) => line.split(' ')[4] ?? '').filter((p) => p.startsWith(`${root}/`));
+  for (const point of points.reverse()) spawnSync('umount', ['-l', point]);
+}
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
   }
 }
 

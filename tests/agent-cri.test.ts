@@ -1,0 +1,163 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CriClient } from '../agent/cri/cri-client.ts';
+import { CRI_STEPS } from '../shared/model/plan.ts';
+import type { AgentEvent, Sample } from '../shared/model/run-record.ts';
+import { startDaemons, type TestDaemons } from './lab/daemons.ts';
+import { createAgentWorkspace, readEvents, samplesOf, type AgentWorkspace } from './lab/agent-process.ts';
+
+// Method "cri" as it runs on a lab host: the bundled agent speaks CRI v1 over gRPC (its own
+// client) to a real containerd started for this file with the CRI plugin, handlers runc and
+// runsc (the runc shim with a runsc wrapper), and a sandbox image name that does not exist
+// yet — the agent builds its pause image offline and imports it under that name.
+
+const SANDBOX_IMAGE = 'runtime-lab/pause:cri-test';
+const RUNSC_ARGS = ['--network=host', '--platform=ptrace'];
+
+let ws: AgentWorkspace;
+let daemons: TestDaemons;
+let client: CriClient;
+
+beforeAll(async () => {
+  ws = await createAgentWorkspace('rlab-cri-');
+  const runsc = spawnSync('sh', ['-c', 'command -v runsc'], { encoding: 'utf8' }).stdout.trim() || '/usr/bin/runsc';
+  daemons = startDaemons(path.join(ws.work, 'lab'), '{}\n', [], {
+    docker: false,
+    cri: { sandboxImage: SANDBOX_IMAGE, handlers: { runc: {}, runsc: { binary: runsc, args: RUNSC_ARGS } } },
+  });
+  client = new CriClient(daemons.containerdAddress);
+}, 180_000);
+
+afterAll(() => {
+  client?.close();
+  daemons?.stop();
+  ws?.remove();
+}, 180_000);
+
+function criPlan(runtimes: object[], extra: object = {}) {
+  return { method: 'cri', runtimes, iterations: 3, warmups: 1, cri: { address: daemons.containerdAddress }, ...extra };
+}
+
+function finished(events: AgentEvent[]): Extract<AgentEvent, { type: 'finished' }> {
+  const last = events.at(-1);
+  if (last?.type !== 'finished') throw new Error(`no finished event: ${JSON.stringify(events.slice(-3))}`);
+  return last;
+}
+
+function logs(events: AgentEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'log' ? [`${e.level}: ${e.message}`] : []));
+}
+
+/** Samples grouped per runtime and iteration (warm-ups apart). */
+function iterations(samples: Sample[]): Map<string, Sample[]> {
+  const groups = new Map<string, Sample[]>();
+  for (const s of samples) {
+    const key = `${s.runtime}/${s.warmup ? 'w' : 'm'}${s.iteration}`;
+    groups.set(key, [...(groups.get(key) ?? []), s]);
+  }
+  return groups;
+}
+
+async function podsLeft(): Promise<number> {
+  return (await client.listPodSandbox({}, { timeoutMs: 10_000 })).length;
+}
+
+describe('method cri against a real containerd CRI plugin', () => {
+  it('times each step of the pod lifecycle on runc, and the whole iteration around them', async () => {
+    const dir = ws.runDirWith('runc', criPlan([{ name: 'runc', binary: 'runc' }]));
+    const result = await ws.run('run', '--run-dir', dir);
+    const events = readEvents(dir);
+    expect(finished(events), `${result.stderr}\n${logs(events).join('\n')}`).toMatchObject({ status: 'completed' });
+
+    const samples = samplesOf(events);
+    expect(new Set(samples.map((s) => s.seq)).size).toBe(samples.length);
+    const groups = iterations(samples);
+    expect(groups.size).toBe(4);
+    for (const [key, group] of groups) {
+      const steps = group.filter((s) => s.step);
+      const whole = group.filter((s) => !s.step);
+      expect(steps.map((s) => s.step), key).toEqual([...CRI_STEPS]);
+      expect(whole, key).toHaveLength(1);
+      for (const s of group) expect(s, `${key} ${s.step ?? 'whole'}: ${s.error ?? ''}`).toMatchObject({ ok: true, error: null });
+      const sum = steps.reduce((total, s) => total + s.durationMs, 0);
+      // The steps are disjoint parts of the iteration: the whole holds them plus the client's own time.
+      expect(whole[0]!.durationMs, key).toBeGreaterThanOrEqual(sum);
+      expect(whole[0]!.exitCode).toBe(0);
+      for (const s of steps) expect(s.durationMs).toBeGreaterThan(0);
+    }
+
+    const environment = events.find((e) => e.type === 'environment');
+    if (environment?.type !== 'environment') throw new Error('no environment event');
+    expect(environment.environment.method).toBe('cri');
+    expect(environment.environment.cri).toMatchObject({
+      address: daemons.containerdAddress, runtimeName: 'containerd', runtimeApiVersion: 'v1', sandboxImage: SANDBOX_IMAGE, network: 'host', snapshotter: 'overlayfs',
+    });
+    expect(environment.environment.cri?.handlers).toEqual(expect.arrayContaining(['runc', 'runsc']));
+    expect(environment.environment.image?.importedWith).toContain('ctr images import');
+    expect(environment.environment.runtimes[0]).toMatchObject({ runtime: 'runc', runtimeType: 'io.containerd.runc.v2', cgroupDriver: 'cgroupfs' });
+    expect(logs(events).join('\n')).toMatch(/sandbox image runtime-lab\/pause:cri-test: missing, so Runtime Lab's pause/);
+    // The pause image now exists under the configured name, as the CRI plugin sees it.
+    expect(await client.imageStatus(SANDBOX_IMAGE, { timeoutMs: 10_000 })).not.toBeNull();
+    const usage = events.flatMap((e) => (e.type === 'daemon-usage' ? e.samples : []));
+    expect(usage.some((r) => r.process === 'containerd')).toBe(true);
+    expect(await podsLeft()).toBe(0);
+  }, 300_000);
+
+  it('records an unknown runtime handler as failed samples with the CRI error and the configured handlers, and goes on', async () => {
+    const dir = ws.runDirWith('unknown-handler', criPlan([{ name: 'runc', binary: 'runc' }, { name: 'nope', binary: 'runc' }], { iterations: 2, warmups: 0 }));
+    await ws.run('run', '--run-dir', dir);
+    const events = readEvents(dir);
+    expect(finished(events).status).toBe('completed');
+    const samples = samplesOf(events);
+    const nope = samples.filter((s) => s.runtime === 'nope');
+    expect(nope).toHaveLength(4); // RunPodSandbox + whole, per iteration: nothing after the failed step
+    for (const s of nope) {
+      expect(s.ok).toBe(false);
+      expect(s.error).toMatch(/no runtime for "nope" is configured/);
+      expect(s.error).toMatch(/configured handlers: runc, runsc/);
+    }
+    expect(samples.filter((s) => s.runtime === 'runc' && !s.step).every((s) => s.ok)).toBe(true);
+    expect(logs(events).join('\n')).toMatch(/runtime handler "nope" is not configured/);
+    expect(await podsLeft()).toBe(0);
+  }, 300_000);
+
+  it('runsc behind the runc shim: the failure is recorded with why, and its stuck pods are removed', async () => {
+    const dir = ws.runDirWith('runsc', criPlan([{ name: 'runsc', binary: 'runsc' }], { iterations: 1, warmups: 0, timeoutMs: 8_000 }));
+    await ws.run('run', '--run-dir', dir);
+    const events = readEvents(dir);
+    expect(finished(events).status).toBe('completed');
+    const samples = samplesOf(events);
+    // The sandbox starts (pause in a gVisor sandbox) and the container is created…
+    expect(samples.filter((s) => s.step === 'RunPodSandbox' || s.step === 'CreateContainer').every((s) => s.ok)).toBe(true);
+    // …but the runc shim never sees the container's exit: StartContainer's wait runs out.
+    const start = samples.find((s) => s.step === 'StartContainer');
+    expect(start).toMatchObject({ ok: false, timedOut: true });
+    expect(start?.error).toMatch(/still CONTAINER_RUNNING/);
+    expect(samples.find((s) => !s.step)).toMatchObject({ ok: false, timedOut: true });
+    expect(logs(events).join('\n')).toMatch(/runsc behind containerd's runc shim .* containerd-shim-runsc-v1/);
+    expect(await podsLeft()).toBe(0);
+  }, 300_000);
+
+  it('says so when the socket is missing', async () => {
+    const dir = ws.runDirWith('no-socket', criPlan([{ name: 'runc', binary: 'runc' }], { cri: { address: path.join(ws.work, 'nothing.sock') } }));
+    await ws.run('run', '--run-dir', dir);
+    const end = finished(readEvents(dir));
+    expect(end.status).toBe('failed');
+    expect(end.message).toMatch(/no CRI socket at .*nothing\.sock: is containerd \(or cri-o\) running/);
+  }, 120_000);
+
+  it('explains a containerd whose CRI plugin is disabled', async () => {
+    const plain = startDaemons(path.join(ws.work, 'plain'), '{}\n', [], { docker: false });
+    try {
+      const dir = ws.runDirWith('no-plugin', criPlan([{ name: 'runc', binary: 'runc' }], { cri: { address: plain.containerdAddress } }));
+      await ws.run('run', '--run-dir', dir);
+      const end = finished(readEvents(dir));
+      expect(end.status).toBe('failed');
+      expect(end.message).toMatch(/unknown service runtime\.v1\.RuntimeService/);
+      expect(end.message).toMatch(/CRI plugin \(io\.containerd\.grpc\.v1\.cri\) is disabled .* disabled_plugins/);
+    } finally {
+      plain.stop();
+    }
+  }, 180_000);
+});
