@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import type { LabEvent } from '../shared/contract/ipc-contract.ts';
 import { LabError } from '../shared/lab-error.ts';
 import { runtimePresets } from '../shared/bench/runtime-presets.ts';
-import { runSidecarJson, samplesToCsv, summaryToCsv } from '../shared/csv-export.ts';
+import { memoryStepsToCsv, runSidecarJson, samplesToCsv, summaryToCsv } from '../shared/csv-export.ts';
 import { daemonUsageToCsv } from '../shared/daemon-usage-csv.ts';
 import { summarizeSamples } from '../shared/stats.ts';
 import { createDispatcher, type Dispatcher, type Handlers } from './api/lab-api.ts';
@@ -106,7 +106,13 @@ export function createLabServices(options: LabServicesOptions): LabServices {
     'runs:get': async ({ runId }) => {
       const detail = results.getRun(runId);
       if (detail.meta.status === 'running') followIfPossible(runId);
-      return { ...detail, environment: results.getEnvironment(runId), daemonUsage: results.getDaemonUsage(runId), following: runner.isFollowing(runId) };
+      return {
+        ...detail,
+        environment: results.getEnvironment(runId),
+        daemonUsage: results.getDaemonUsage(runId),
+        memorySteps: results.getMemorySteps(runId),
+        following: runner.isFollowing(runId),
+      };
     },
     'runs:delete': async ({ runId }) => {
       if (runner.isFollowing(runId)) throw new LabError('invalid-input', 'This run is still being measured: abort it before deleting it.');
@@ -120,6 +126,9 @@ export function createLabServices(options: LabServicesOptions): LabServices {
       if (kind === 'daemon-usage-csv') {
         const csv = daemonUsageToCsv(meta, results.getEnvironment(runId), results.getDaemonUsage(runId));
         return { filename: `${base}-daemon-usage.csv`, mimeType: 'text/csv', content: csv };
+      }
+      if (kind === 'memory-steps-csv') {
+        return { filename: `${base}-memory-steps.csv`, mimeType: 'text/csv', content: memoryStepsToCsv(meta, results.getMemorySteps(runId)) };
       }
       if (kind === 'summary-csv') return { filename: `${base}-summary.csv`, mimeType: 'text/csv', content: summaryToCsv(meta, summarizeSamples(samples)) };
       return { filename: `${base}-environment.json`, mimeType: 'application/json', content: runSidecarJson(meta) };

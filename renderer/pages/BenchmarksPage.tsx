@@ -3,24 +3,29 @@ import {
   CTR_RUNC_SHIM,
   DEFAULT_CONTAINERD_ADDRESS,
   DEFAULT_CONTAINERD_NAMESPACE,
+  DEFAULT_CRI_ADDRESS,
   DEFAULT_DAEMON_SAMPLE_MS,
+  DEFAULT_MEMORY_SETTLE_MS,
+  DEFAULT_PERF,
   DEFAULT_DOCKER_HOST,
   DEFAULT_SNAPSHOTTER,
   MEASUREMENT_METHODS,
+  type Plan,
   type RuntimeSpec,
 } from '../../shared/model/plan.ts';
 import { describeTarget } from '../../shared/model/host.ts';
 import { Icon } from '../components/Icon.tsx';
 import { formatDate } from '../components/bench/bench-format.ts';
-import { buildPlan, flagsText, isPicked, METHOD_LABELS, useMethodDraft, type DraftErrors, type MethodDraft } from '../components/bench/plan-draft.ts';
-import { RunAnalysis, runtimeNames } from '../components/bench/RunAnalysis.tsx';
+import { buildPlan, flagsText, isPicked, MEASUREMENTS, METHOD_LABELS, STORAGE_DRIVERS, useMethodDraft, type DraftErrors, type Measurement, type MethodDraft } from '../components/bench/plan-draft.ts';
+import { RunAnalysis } from '../components/bench/RunAnalysis.tsx';
+import { runtimeNames } from '../components/bench/run-view.ts';
 import { RunLog } from '../components/bench/RunLog.tsx';
 import { RunProgress } from '../components/bench/RunProgress.tsx';
 import { ConnectionPill } from '../components/ConnectionPill.tsx';
 import { asLabError, call } from '../lab-client.ts';
 import { useApp } from '../store/app-store.ts';
 import { useHosts } from '../store/hosts-store.ts';
-import { isTerminal, plannedTotal, useRuns, type LiveRun } from '../store/runs-store.ts';
+import { isTerminal, useRuns, type LiveRun } from '../store/runs-store.ts';
 
 
 // Benchmarks: on a connected host, pick the runtimes found there, press Run, and watch
@@ -96,17 +101,13 @@ export function BenchmarksPage() {
     if (plan && host) void useRuns.getState().start(host.id, host.name, plan);
   }
 
-  const total = plan ? plannedTotal(plan) : 0;
-
   return (
     <div className="page page--bench" data-testid="benchmarks-page">
       <header className="page__header">
         <div>
           <h1>Benchmarks</h1>
           <p className="muted">
-            {methodDraft.method === 'oci-direct'
-              ? 'Container startup time, each runtime called directly on the same OCI bundle, interleaved over many iterations.'
-              : `Container startup time through ${methodDraft.method === 'ctr' ? 'containerd (ctr run)' : 'Docker (docker run)'}, the same workload as an image, interleaved over many iterations, with the daemons’ CPU and memory.`}
+            {pageIntro(methodDraft)}
           </p>
         </div>
       </header>
@@ -154,6 +155,8 @@ export function BenchmarksPage() {
                 </section>
 
                 <MethodSection draft={methodDraft} errors={errors} disabled={busy} onChange={setMethod} />
+
+                <MeasurementSection draft={methodDraft} errors={errors} disabled={busy} onChange={setMethod} />
 
                 <section className="plan-section">
                   <h2 className="plan-section__title">
@@ -213,6 +216,7 @@ export function BenchmarksPage() {
                   {errors.runtimes && specs.length > 0 ? <p className="field__error">{errors.runtimes}</p> : null}
                 </section>
 
+                {methodDraft.measurement === 'memory' ? null : (
                 <section className="plan-section">
                   <h2 className="plan-section__title">Iterations</h2>
                   <div className="num-grid">
@@ -261,6 +265,7 @@ export function BenchmarksPage() {
                     </span>
                   </div>
                 </section>
+                )}
               </div>
 
               <footer className="plan-panel__footer">
@@ -272,14 +277,7 @@ export function BenchmarksPage() {
                   </div>
                 ) : null}
                 <div className="plan-total muted small" data-testid="bench-total">
-                  {plan ? (
-                    <>
-                      <strong>{total.toLocaleString('en-US')}</strong> container starts · {plan.runtimes.length} runtime{plan.runtimes.length === 1 ? '' : 's'} ×{' '}
-                      {plan.iterations.toLocaleString('en-US')} + {plan.warmups} warm-up
-                    </>
-                  ) : (
-                    'Complete the plan to run it.'
-                  )}
+                  {plan ? <PlanTotal plan={plan} /> : 'Complete the plan to run it.'}
                 </div>
                 <button type="button" className="btn btn--primary btn--run" data-testid="bench-run" disabled={!plan || busy || !host} onClick={run}>
                   {starting ? <span className="spinner" aria-hidden="true" /> : <Icon name="play" size={15} />}
@@ -296,7 +294,7 @@ export function BenchmarksPage() {
           ) : activeRun ? (
             <ActiveRun run={activeRun} />
           ) : (
-            <Intro otherRunning={otherRunning.map((r) => ({ id: r.id, hostName: r.hostName, startedAt: r.startedAt }))} />
+            <Intro title={introTitle(methodDraft)} otherRunning={otherRunning.map((r) => ({ id: r.id, hostName: r.hostName, startedAt: r.startedAt }))} />
           )}
         </main>
       </div>
@@ -306,7 +304,7 @@ export function BenchmarksPage() {
 
 function MethodSection(props: { draft: MethodDraft; errors: DraftErrors; disabled: boolean; onChange: (patch: Partial<MethodDraft>) => void }) {
   const { draft, errors, disabled, onChange } = props;
-  const text = (label: string, testId: string, key: 'containerdAddress' | 'containerdNamespace' | 'snapshotter' | 'dockerHost' | 'storageDriver', placeholder: string) => (
+  const text = (label: string, testId: string, key: 'containerdAddress' | 'containerdNamespace' | 'snapshotter' | 'dockerHost' | 'storageDriver' | 'criAddress', placeholder: string) => (
     <label className="field field--grow">
       <span className="field__label">{label}</span>
       <input className="mono" spellCheck={false} placeholder={placeholder} value={draft[key]} disabled={disabled} data-testid={testId} onChange={(e) => onChange({ [key]: e.target.value })} />
@@ -315,7 +313,7 @@ function MethodSection(props: { draft: MethodDraft; errors: DraftErrors; disable
   return (
     <section className="plan-section" data-testid="bench-method" data-method={draft.method}>
       <h2 className="plan-section__title">Method</h2>
-      <div className="segmented" role="radiogroup" aria-label="Method">
+      <div className="segmented segmented--compact" role="radiogroup" aria-label="Method">
         {MEASUREMENT_METHODS.map((m) => (
           <button
             key={m}
@@ -327,7 +325,7 @@ function MethodSection(props: { draft: MethodDraft; errors: DraftErrors; disable
             disabled={disabled}
             onClick={() => onChange({ method: m })}
           >
-            <Icon name={m === 'oci-direct' ? 'box' : m === 'ctr' ? 'layers' : 'server'} size={14} />
+            <Icon name={m === 'oci-direct' ? 'box' : m === 'ctr' ? 'layers' : m === 'cri' ? 'grid' : 'server'} size={14} />
             {METHOD_LABELS[m].label}
           </button>
         ))}
@@ -346,9 +344,48 @@ function MethodSection(props: { draft: MethodDraft; errors: DraftErrors; disable
       {draft.method === 'docker' ? (
         <div className="form" data-testid="bench-docker-options">
           {text('Docker host', 'bench-docker-host', 'dockerHost', DEFAULT_DOCKER_HOST)}
-          {text('Expected storage driver', 'bench-storage-driver', 'storageDriver', 'any (recorded only)')}
-          <span className="field__hint">When set, the run stops before measuring if dockerd uses another storage driver.</span>
+          <div className="field">
+            <span className="field__label">Storage drivers to compare</span>
+            <div className="chip-picks" role="group" aria-label="Storage drivers" data-testid="bench-storage-drivers" data-picked={draft.storageDrivers.join(',')}>
+              {STORAGE_DRIVERS.map((d) => {
+                const on = draft.storageDrivers.includes(d);
+                return (
+                  <button
+                    key={d}
+                    type="button"
+                    aria-pressed={on}
+                    className={on ? 'chip-pick chip-pick--on mono' : 'chip-pick mono'}
+                    data-testid="bench-storage-driver-option"
+                    data-driver={d}
+                    disabled={disabled}
+                    onClick={() => onChange({ storageDrivers: on ? draft.storageDrivers.filter((x) => x !== d) : [...draft.storageDrivers, d] })}
+                  >
+                    {on ? <Icon name="check" size={12} /> : null}
+                    {d}
+                  </button>
+                );
+              })}
+            </div>
+            <span className="field__hint">
+              {draft.storageDrivers.length > 0
+                ? `The whole plan runs once per driver, in this order: ${draft.storageDrivers.join(' → ')}. daemon.json is backed up, switched per driver and restored.`
+                : 'None picked: one pass on the driver dockerd already uses. Pick two or more to compare them.'}
+            </span>
+          </div>
+          {draft.storageDrivers.length === 0 ? (
+            <>
+              {text('Expected storage driver', 'bench-storage-driver', 'storageDriver', 'any (recorded only)')}
+              <span className="field__hint">When set, the run stops before measuring if dockerd uses another storage driver.</span>
+            </>
+          ) : null}
           {errors.docker ? <span className="field__error">{errors.docker}</span> : null}
+        </div>
+      ) : null}
+      {draft.method === 'cri' ? (
+        <div className="form" data-testid="bench-cri-options">
+          {text('CRI socket', 'bench-cri-address', 'criAddress', DEFAULT_CRI_ADDRESS)}
+          <span className="field__hint">containerd’s CRI plugin by default; cri-o listens on /var/run/crio/crio.sock. Each runtime’s handler is set below.</span>
+          {errors.cri ? <span className="field__error">{errors.cri}</span> : null}
         </div>
       ) : null}
       {draft.method !== 'oci-direct' ? (
@@ -379,6 +416,24 @@ function MethodSection(props: { draft: MethodDraft; errors: DraftErrors; disable
 function RuntimeMethodChoice(props: { spec: RuntimeSpec; draft: MethodDraft; error: string | undefined; disabled: boolean; onChange: (patch: Partial<MethodDraft>) => void }) {
   const { spec, draft, error, disabled, onChange } = props;
   if (draft.method === 'oci-direct') return null;
+  if (draft.method === 'cri') {
+    return (
+      <>
+        <input
+          className="mono"
+          aria-label={`CRI runtime handler for ${spec.name}`}
+          title="RunPodSandbox’s runtime_handler: a runtime the CRI endpoint’s configuration names"
+          placeholder={`runtime handler: ${spec.name}`}
+          spellCheck={false}
+          disabled={disabled}
+          value={draft.criHandler[spec.name] ?? ''}
+          data-testid="bench-runtime-cri-handler"
+          onChange={(e) => onChange({ criHandler: { ...draft.criHandler, [spec.name]: e.target.value } })}
+        />
+        {error ? <span className="field__error">{error}</span> : null}
+      </>
+    );
+  }
   const ctr = draft.method === 'ctr';
   // As the agent names it (agent/docker-method.ts): plain runc is dockerd's built-in runtime.
   const dockerDefault = /(^|\/)runc$/.test(spec.binary) && spec.globalArgs.length === 0 ? 'runc' : `rlab-${spec.name}`;
@@ -400,6 +455,102 @@ function RuntimeMethodChoice(props: { spec: RuntimeSpec; draft: MethodDraft; err
       />
       {spec.lifecycle === 'create-start' ? <span className="field__hint field__hint--warn">Has no `run`: under {draft.method} it needs a shim or daemon runtime that drives it.</span> : null}
       {error ? <span className="field__error">{error}</span> : null}
+    </>
+  );
+}
+
+function pageIntro(draft: MethodDraft): string {
+  if (draft.measurement === 'memory') return 'Memory footprint: the seed’s loop.c kept running in N containers per runtime, N stepping up; PSS of every process the runtime added, per container.';
+  if (draft.measurement === 'perf') return 'Performance inside the container: the same static binary times a CPU loop, a getpid loop and write + fsync in every runtime.';
+  if (draft.method === 'cri') return 'The pod lifecycle through the CRI socket (RunPodSandbox … RemovePodSandbox), each call timed on its own, interleaved over many iterations.';
+  if (draft.method === 'oci-direct') return 'Container startup time, each runtime called directly on the same OCI bundle, interleaved over many iterations.';
+  return `Container startup time through ${draft.method === 'ctr' ? 'containerd (ctr run)' : 'Docker (docker run)'}, the same workload as an image, interleaved over many iterations, with the daemons’ CPU and memory.`;
+}
+
+const MEASUREMENT_LABELS: Record<Measurement, { label: string; icon: 'gauge' | 'layers' | 'cpu'; hint: string }> = {
+  startup: { label: 'Startup', icon: 'gauge', hint: 'How long a container takes from start to exit (per CRI call for method CRI).' },
+  memory: { label: 'Memory', icon: 'layers', hint: 'loop.c in N containers at once per runtime; per step, PSS of the runtime’s processes and the MemAvailable drop, per container.' },
+  perf: { label: 'Perf', icon: 'cpu', hint: 'Fixed work timed inside each runtime’s container: CPU loop, getpid loop, write + fsync.' },
+};
+
+function MeasurementSection(props: { draft: MethodDraft; errors: DraftErrors; disabled: boolean; onChange: (patch: Partial<MethodDraft>) => void }) {
+  const { draft, errors, disabled, onChange } = props;
+  const field = (label: string, unit: string, testId: string, key: 'memoryContainers' | 'memorySettleMs' | 'perfCpuLoops' | 'perfSyscalls' | 'perfIoMiB', placeholder: string) => (
+    <label className="field field--grow">
+      <span className="field__label">{label}</span>
+      <span className="num-input">
+        <input className="mono" spellCheck={false} placeholder={placeholder} value={draft[key]} disabled={disabled} data-testid={testId} onChange={(e) => onChange({ [key]: e.target.value })} />
+        <span className="num-input__unit">{unit}</span>
+      </span>
+    </label>
+  );
+  return (
+    <section className="plan-section" data-testid="bench-measurement" data-measurement={draft.measurement}>
+      <h2 className="plan-section__title">Measure</h2>
+      <div className="segmented" role="radiogroup" aria-label="Measure">
+        {MEASUREMENTS.map((m) => {
+          const refused = m !== 'startup' && draft.method === 'cri';
+          return (
+            <button
+              key={m}
+              type="button"
+              role="radio"
+              aria-checked={draft.measurement === m}
+              className={draft.measurement === m ? 'segmented__item segmented__item--on' : 'segmented__item'}
+              data-testid={`bench-measure-${m}`}
+              disabled={disabled || refused}
+              title={refused ? 'Memory and perf plans run through OCI direct, ctr or docker' : MEASUREMENT_LABELS[m].hint}
+              onClick={() => onChange({ measurement: m })}
+            >
+              <Icon name={MEASUREMENT_LABELS[m].icon} size={14} />
+              {MEASUREMENT_LABELS[m].label}
+            </button>
+          );
+        })}
+      </div>
+      <span className="field__hint">{MEASUREMENT_LABELS[draft.measurement].hint}</span>
+      {draft.measurement === 'memory' ? (
+        <div className="form" data-testid="bench-memory-options">
+          <div className="field-row">
+            {field('Containers per step', 'at once', 'bench-memory-containers', 'memoryContainers', '1, 5, 10, 20')}
+            {field('Settle', 'ms', 'bench-memory-settle', 'memorySettleMs', String(DEFAULT_MEMORY_SETTLE_MS))}
+          </div>
+          <span className="field__hint">Steps stop before the host’s free memory would fall under max(512 MiB, 10% of RAM); everything is removed afterwards.</span>
+          {errors.memory ? <span className="field__error">{errors.memory}</span> : null}
+        </div>
+      ) : null}
+      {draft.measurement === 'perf' ? (
+        <div className="form" data-testid="bench-perf-options">
+          <div className="field-row">
+            {field('CPU loop', 'iterations', 'bench-perf-cpu', 'perfCpuLoops', DEFAULT_PERF.cpuLoops.toLocaleString('en-US'))}
+            {field('Syscalls', 'getpid calls', 'bench-perf-syscalls', 'perfSyscalls', DEFAULT_PERF.syscalls.toLocaleString('en-US'))}
+          </div>
+          {field('File I/O', 'MiB, write + fsync', 'bench-perf-io', 'perfIoMiB', String(DEFAULT_PERF.ioBytes / (1024 * 1024)))}
+          {errors.perf ? <span className="field__error">{errors.perf}</span> : null}
+        </div>
+      ) : null}
+    </section>
+  );
+}
+
+/** How much the plan will measure, in its own unit. */
+function PlanTotal({ plan }: { plan: Plan }) {
+  const runtimes = `${plan.runtimes.length} runtime${plan.runtimes.length === 1 ? '' : 's'}`;
+  if (plan.memory) {
+    return (
+      <>
+        <strong>{(plan.runtimes.length * plan.memory.containers.length).toLocaleString('en-US')}</strong> memory steps · {runtimes} × {plan.memory.containers.join(', ')} containers
+      </>
+    );
+  }
+  const drivers = plan.docker?.storageDrivers?.length ?? 1;
+  const starts = plan.runtimes.length * (plan.iterations + plan.warmups) * drivers;
+  const what = plan.method === 'cri' ? 'pod lifecycles' : 'container starts';
+  return (
+    <>
+      <strong>{starts.toLocaleString('en-US')}</strong> {what} · {runtimes} × {plan.iterations.toLocaleString('en-US')} + {plan.warmups} warm-up
+      {drivers > 1 ? ` × ${drivers} storage drivers` : ''}
+      {plan.perf ? ' · 3 kernels each' : ''}
     </>
   );
 }
@@ -533,7 +684,14 @@ function ActiveRun({ run }: { run: LiveRun }) {
   );
 }
 
-function Intro({ otherRunning }: { otherRunning: { id: string; hostName: string; startedAt: string }[] }) {
+function introTitle(draft: MethodDraft): string {
+  if (draft.measurement === 'memory') return 'Measure memory per container';
+  if (draft.measurement === 'perf') return 'Measure work inside the container';
+  if (draft.method === 'cri') return 'Time the pod lifecycle, call by call';
+  return draft.method !== 'docker' || draft.storageDrivers.length < 2 ? 'Measure container startup time' : 'Compare storage drivers';
+}
+
+function Intro({ title, otherRunning }: { title: string; otherRunning: { id: string; hostName: string; startedAt: string }[] }) {
   return (
     <div className="intro" data-testid="bench-intro">
       {otherRunning.map((r) => (
@@ -558,7 +716,7 @@ function Intro({ otherRunning }: { otherRunning: { id: string; hostName: string;
         <span className="intro__icon">
           <Icon name="gauge" size={28} />
         </span>
-        <h2>Measure container startup time</h2>
+        <h2>{title}</h2>
         <p className="muted">
           Pick the runtimes on the left and press <strong>Run benchmark</strong>. The live charts and the summary appear here as the samples arrive.
         </p>

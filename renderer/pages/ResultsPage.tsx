@@ -3,8 +3,10 @@ import type { RunListItem } from '../../shared/model/run.ts';
 import { Icon } from '../components/Icon.tsx';
 import { formatDate, STATUS_LABELS } from '../components/bench/bench-format.ts';
 import { downloadText } from '../components/bench/download.ts';
+import { exportsFor, kindOf, RUN_KIND_LABELS, type ExportKind } from '../components/bench/run-kind.ts';
 import { EnvironmentView } from '../components/bench/EnvironmentView.tsx';
-import { RunAnalysis, runtimeNames } from '../components/bench/RunAnalysis.tsx';
+import { RunAnalysis } from '../components/bench/RunAnalysis.tsx';
+import { runtimeNames } from '../components/bench/run-view.ts';
 import { RunLog } from '../components/bench/RunLog.tsx';
 import { RunProgress } from '../components/bench/RunProgress.tsx';
 import { ConfirmDialog } from '../components/ConnectDialogs.tsx';
@@ -106,8 +108,9 @@ export function ResultsPage() {
 function RunRow({ item, selected }: { item: RunListItem; selected: boolean }) {
   const live = useRuns((s) => s.runs[item.id]);
   // A run measuring right now: its live counts are newer than the listed ones.
-  const counts = live && live.samples.length > 0 && item.status === 'running' ? sumCounts(live) : item.counts;
+  const counts = live && live.samples.length > 0 && item.status === 'running' && item.kind !== 'memory' ? sumCounts(live) : item.counts;
   const [label, tone] = STATUS_LABELS[item.status];
+  const unit = item.kind === 'memory' ? 'steps' : 'iterations';
   return (
     <li>
       <button
@@ -116,6 +119,7 @@ function RunRow({ item, selected }: { item: RunListItem; selected: boolean }) {
         data-testid="run-row"
         data-run-id={item.id}
         data-status={item.status}
+        data-kind={item.kind}
         aria-current={selected ? 'true' : undefined}
         onClick={() => useRuns.getState().select(item.id)}
       >
@@ -129,6 +133,14 @@ function RunRow({ item, selected }: { item: RunListItem; selected: boolean }) {
           <span className="strong">{item.hostName}</span>
           <span className="dot-sep">·</span>
           <span className="mono">{item.method}</span>
+          {item.kind === 'startup' ? null : (
+            <>
+              <span className="dot-sep">·</span>
+              <span className="run-row__kind" data-testid="run-row-kind">
+                {RUN_KIND_LABELS[item.kind].short}
+              </span>
+            </>
+          )}
         </span>
         <span className="run-row__runtimes">
           {item.runtimes.map((r) => (
@@ -137,10 +149,12 @@ function RunRow({ item, selected }: { item: RunListItem; selected: boolean }) {
             </span>
           ))}
         </span>
-        <span className="run-row__counts small" data-testid="run-row-counts" data-ok={counts.ok} data-failed={counts.failed} data-warmups={counts.warmups}>
-          <span>{counts.ok.toLocaleString('en-US')} ok</span>
+        <span className="run-row__counts small" data-testid="run-row-counts" data-ok={counts.ok} data-failed={counts.failed} data-warmups={counts.warmups} data-unit={unit}>
+          <span title={`Measured ${unit} that succeeded`}>
+            {counts.ok.toLocaleString('en-US')} {unit === 'steps' ? 'steps ok' : 'ok'}
+          </span>
           <span className={counts.failed > 0 ? 'bad-text' : 'muted'}>{counts.failed.toLocaleString('en-US')} failed</span>
-          <span className="muted">{counts.warmups.toLocaleString('en-US')} warm-up</span>
+          {unit === 'steps' ? null : <span className="muted">{counts.warmups.toLocaleString('en-US')} warm-up</span>}
         </span>
       </button>
     </li>
@@ -155,8 +169,6 @@ function sumCounts(run: LiveRun): RunListItem['counts'] {
     warmups: all.reduce((n, c) => n + c.warmups, 0),
   };
 }
-
-type ExportKind = 'samples-csv' | 'summary-csv' | 'environment-json';
 
 function RunDetailView({ runId }: { runId: string }) {
   const run = useRuns((s) => s.runs[runId]);
@@ -191,6 +203,7 @@ function RunDetailView({ runId }: { runId: string }) {
   const status = isTerminal(run.phase) ? (run.phase as 'completed' | 'aborted' | 'failed') : meta.status;
   const [label, tone] = STATUS_LABELS[status];
   const live = !isTerminal(run.phase);
+  const kind = kindOf(meta.plan);
 
   async function exportFile(kind: ExportKind) {
     setExporting(kind);
@@ -242,7 +255,9 @@ function RunDetailView({ runId }: { runId: string }) {
             </StatusPill>
           </div>
           <div className="detail__sub">
-            <span>Startup time</span>
+            <span data-testid="run-detail-kind" data-kind={kind}>
+              {RUN_KIND_LABELS[kind].label}
+            </span>
             <span className="dot-sep">·</span>
             <span className="strong">{meta.hostName}</span>
             <span className="dot-sep">·</span>
@@ -253,15 +268,11 @@ function RunDetailView({ runId }: { runId: string }) {
         </div>
         <div className="detail__actions">
           <div className="btn-group" role="group" aria-label="Export">
-            <button type="button" className="btn" data-testid="export-samples-csv" disabled={exporting !== null} onClick={() => void exportFile('samples-csv')} title="Every sample, one row each, with the environment">
-              <Icon name="file" size={14} /> Samples CSV
-            </button>
-            <button type="button" className="btn" data-testid="export-summary-csv" disabled={exporting !== null} onClick={() => void exportFile('summary-csv')} title="The summary table: n, median, CI, percentiles per runtime">
-              <Icon name="list" size={14} /> Summary CSV
-            </button>
-            <button type="button" className="btn" data-testid="export-environment-json" disabled={exporting !== null} onClick={() => void exportFile('environment-json')} title="Plan, host facts, runtime versions and bundle as JSON">
-              <Icon name="cpu" size={14} /> Environment JSON
-            </button>
+            {exportsFor(kind).map((choice) => (
+              <button key={choice.kind} type="button" className="btn" data-testid={`export-${choice.kind}`} disabled={exporting !== null} onClick={() => void exportFile(choice.kind)} title={choice.title}>
+                <Icon name={choice.kind === 'environment-json' ? 'cpu' : choice.kind === 'summary-csv' ? 'list' : 'file'} size={14} /> {choice.label}
+              </button>
+            ))}
           </div>
           <button
             type="button"
@@ -318,7 +329,7 @@ function RunDetailView({ runId }: { runId: string }) {
       {confirming ? (
         <ConfirmDialog
           title="Delete this run?"
-          message={`The run on ${meta.hostName} from ${formatDate(meta.startedAt)} and its ${run.samples.length.toLocaleString('en-US')} samples will be removed from Runtime Lab. Export it first if you want to keep the numbers.`}
+          message={`The run on ${meta.hostName} from ${formatDate(meta.startedAt)} and its ${kind === 'memory' ? 'memory steps' : `${run.samples.length.toLocaleString('en-US')} samples`} will be removed from Runtime Lab. Export it first if you want to keep the numbers.`}
           confirmLabel="Delete run"
           busy={deleting}
           error={deleteError}

@@ -1,6 +1,6 @@
 import { create } from 'zustand';
 import type { LabEvent, RunPhase } from '../../shared/contract/ipc-contract.ts';
-import type { Plan } from '../../shared/model/plan.ts';
+import { CRI_STEPS, PERF_KERNELS, type Plan } from '../../shared/model/plan.ts';
 import type { Sample } from '../../shared/model/run-record.ts';
 import type { RunListItem, RunMeta, RunStatus } from '../../shared/model/run.ts';
 import { asLabError, call } from '../lab-client.ts';
@@ -130,6 +130,8 @@ function emptyRun(runId: string): LiveRun {
 }
 
 function countInto(counts: Record<string, RuntimeCounts>, s: Sample): void {
+  // Iterations, not parts of them: a CRI call or perf kernel is counted with its whole iteration.
+  if (s.step != null) return;
   const c = (counts[s.runtime] ??= { ok: 0, failed: 0, warmups: 0, warmupFailed: 0 });
   if (s.warmup) {
     c.warmups++;
@@ -153,10 +155,15 @@ export function isTerminal(phase: RunPhase | null): boolean {
   return phase !== null && TERMINAL_PHASES.includes(phase);
 }
 
-/** Samples planned for a run: every runtime's warm-ups and measured iterations. */
+/**
+ * Samples planned for a run: every runtime's warm-ups and measured iterations, each with
+ * one sample per CRI call or perf kernel besides the whole, once per storage driver.
+ */
 export function plannedTotal(plan: Plan | null): number {
   if (!plan) return 0;
-  return plan.runtimes.length * (plan.iterations + plan.warmups);
+  const perIteration = plan.method === 'cri' ? CRI_STEPS.length + 1 : plan.perf ? PERF_KERNELS.length + 1 : 1;
+  const drivers = plan.docker?.storageDrivers?.length ?? 1;
+  return plan.runtimes.length * (plan.iterations + plan.warmups) * perIteration * drivers;
 }
 
 const DEFAULT_DRAFT: BenchDraft = {

@@ -72,9 +72,9 @@ export const ipcContract = {
   'runs:list': { input: Empty, output: z.array(RunListItem) },
   'runs:get': { input: z.object({ runId: RunId }).strict(), output: RunDetail.extend({ following: z.boolean() }) },
   'runs:delete': { input: z.object({ runId: RunId }).strict(), output: z.object({ deleted: z.boolean() }) },
-  /** A file for the renderer to save: samples CSV, summary CSV, the run's plan + environment JSON, or daemon CPU/RSS readings CSV. */
+  /** A file for the renderer to save: samples CSV, summary CSV, the run's plan + environment JSON, daemon CPU/RSS readings CSV, or a memory run's steps CSV. */
   'runs:export': {
-    input: z.object({ runId: RunId, kind: z.enum(['samples-csv', 'summary-csv', 'environment-json', 'daemon-usage-csv']) }).strict(),
+    input: z.object({ runId: RunId, kind: z.enum(['samples-csv', 'summary-csv', 'environment-json', 'daemon-usage-csv', 'memory-steps-csv']) }).strict(),
     output: z.object({ filename: z.string(), mimeType: z.string(), content: z.string() }),
   },
   /** The setup recipes: what each installs, requires, and which methods it enables. */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { HostFacts } from './host-facts.ts';
 import { MeasurementMethod, Plan } from './plan.ts';
-import { BundleInfo, DaemonUsageReading, EnvironmentInfo, RuntimeVersion, Sample } from './run-record.ts';
+import { BundleInfo, DaemonUsageReading, EnvironmentInfo, MemoryStep, RuntimeVersion, Sample } from './run-record.ts';
 
 // A run as the results store keeps it: everything needed to read its samples later
 // without the host — what was asked (plan), where (host facts), with what (runtime
@@ -16,6 +16,23 @@ export const FinalRunStatus = RunStatus.exclude(['running']);
 export type FinalRunStatus = z.infer<typeof FinalRunStatus>;
 
 export const RunId = z.string().min(1).max(128);
+
+/**
+ * What a run measured, read from its plan: the charts and exports that fit it. memory and
+ * perf plans say so themselves; method cri times the pod lifecycle's steps; a docker
+ * storage-driver loop repeats the startup plan per driver; anything else is plain startup.
+ */
+export const RUN_KINDS = ['startup', 'cri', 'storage-drivers', 'memory', 'perf'] as const;
+export const RunKind = z.enum(RUN_KINDS);
+export type RunKind = z.infer<typeof RunKind>;
+
+export function runKindOf(plan: Pick<Plan, 'method' | 'memory' | 'perf' | 'docker'>): RunKind {
+  if (plan.memory) return 'memory';
+  if (plan.perf) return 'perf';
+  if (plan.method === 'cri') return 'cri';
+  if (plan.docker?.storageDrivers) return 'storage-drivers';
+  return 'startup';
+}
 
 export const RunMeta = z
   .object({
@@ -45,10 +62,12 @@ export const RunListItem = z.object({
   id: RunId,
   hostName: z.string(),
   method: MeasurementMethod,
+  kind: RunKind,
   runtimes: z.array(z.string()),
   startedAt: z.string(),
   finishedAt: z.string().nullable(),
   status: RunStatus,
+  /** Iterations (startup kinds), or steps of N containers (kind memory, warmups always 0). */
   counts: z.object({
     /** Measured iterations that succeeded: the ones statistics are computed from. */
     ok: z.number().int().nonnegative(),
@@ -70,5 +89,7 @@ export const RunDetail = z.object({
   environment: EnvironmentInfo.nullable().optional(),
   /** Daemon and shim CPU/RSS readings in time order (methods ctr and docker); absent or empty when none. */
   daemonUsage: z.array(DaemonUsageReading).optional(),
+  /** A memory plan's steps in execution order; absent or empty for other runs. */
+  memorySteps: z.array(MemoryStep).optional(),
 });
 export type RunDetail = z.infer<typeof RunDetail>;

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Download, Page } from 'playwright-core';
+import { SAMPLE_CSV_COLUMNS } from '../../shared/csv-export.ts';
 import type { Sample } from '../../shared/model/run-record.ts';
 import type { RunMeta } from '../../shared/model/run.ts';
 import { startSshd, type TestSshd } from '../lab/sshd.ts';
@@ -17,7 +18,6 @@ import { addTrustedKeyHost, CONNECT_TIMEOUT, UI_TIMEOUT } from './ui-flows.ts';
 const RUN_TIMEOUT = 180_000;
 const ITERATIONS = 20;
 const WARMUPS = 2;
-const SAMPLE_HEADER = ['run_id', 'host', 'method', 'runtime', 'iteration', 'warmup', 'duration_ms', 'ok', 'error'];
 
 let sshd: TestSshd;
 let lab: LabPage;
@@ -226,7 +226,7 @@ describe('Benchmarks page against real services, a real sshd, real runc and runs
     expect(samples.download.suggestedFilename()).toBe(`runtime-lab-${runId}-samples.csv`);
     const rows = parseCsv(samples.content.toString('utf8'));
     const [header, ...body] = rows;
-    expect(header?.slice(0, SAMPLE_HEADER.length)).toEqual(SAMPLE_HEADER);
+    expect(header).toEqual([...SAMPLE_CSV_COLUMNS]);
     expect(body).toHaveLength(44);
     const col = (name: string) => header?.indexOf(name) ?? -1;
     expect(body.every((r) => r[col('run_id')] === runId && r[col('host')] === 'bench-lab' && r[col('method')] === 'oci-direct')).toBe(true);

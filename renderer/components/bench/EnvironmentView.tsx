@@ -4,6 +4,7 @@ import type { EnvironmentInfo } from '../../../shared/model/run-record.ts';
 import { formatBytes } from '../format.ts';
 import { runtimeColor } from '../charts/palette.ts';
 import { Icon, type IconName } from '../Icon.tsx';
+import { criHandler, DEFAULT_MEMORY_SETTLE_MS, DEFAULT_PERF } from '../../../shared/model/plan.ts';
 import { formatDate, formatDuration, joinArgs } from './bench-format.ts';
 import { useRunExtras } from './run-extras.ts';
 
@@ -70,9 +71,31 @@ export function EnvironmentView({ meta }: { meta: RunMeta }) {
           <Kv label="Method" mono>
             {plan.method}
           </Kv>
-          <Kv label="Iterations" testId="env-iterations">
-            {plan.iterations} per runtime <span className="muted">+ {plan.warmups} warm-up</span>
-          </Kv>
+          {plan.memory ? (
+            <Kv label="Memory steps" testId="env-memory-steps">
+              {plan.memory.containers.join(', ')} containers <span className="muted">· settle {(plan.memory.settleMs ?? DEFAULT_MEMORY_SETTLE_MS).toLocaleString('en-US')} ms</span>
+            </Kv>
+          ) : (
+            <Kv label="Iterations" testId="env-iterations">
+              {plan.iterations} per runtime <span className="muted">+ {plan.warmups} warm-up</span>
+            </Kv>
+          )}
+          {plan.perf ? (
+            <Kv label="Perf kernels" testId="env-perf">
+              cpu {(plan.perf.cpuLoops ?? DEFAULT_PERF.cpuLoops).toLocaleString('en-US')} loops · syscalls {(plan.perf.syscalls ?? DEFAULT_PERF.syscalls).toLocaleString('en-US')} getpid ·
+              io {formatBytes(plan.perf.ioBytes ?? DEFAULT_PERF.ioBytes)}
+            </Kv>
+          ) : null}
+          {plan.docker?.storageDrivers ? (
+            <Kv label="Storage drivers" mono testId="env-storage-drivers">
+              {plan.docker.storageDrivers.join(' → ')}
+            </Kv>
+          ) : null}
+          {plan.method === 'cri' ? (
+            <Kv label="CRI handlers" mono testId="env-cri-handlers">
+              {plan.runtimes.map((r) => `${r.name} → ${criHandler(r) || '(default)'}`).join(', ')}
+            </Kv>
+          ) : null}
           <Kv label="Order" testId="env-order">
             {plan.order === 'random' ? (
               <>
@@ -82,7 +105,7 @@ export function EnvironmentView({ meta }: { meta: RunMeta }) {
               'round-robin (interleaved)'
             )}
           </Kv>
-          <Kv label="Timeout">{(plan.timeoutMs / 1000).toLocaleString('en-US')} s per iteration</Kv>
+          {plan.memory ? null : <Kv label="Timeout">{(plan.timeoutMs / 1000).toLocaleString('en-US')} s per iteration</Kv>}
           <Kv label="Started">{formatDate(meta.startedAt)}</Kv>
           <Kv label="Finished">
             {meta.finishedAt ? (
@@ -220,7 +243,7 @@ function RecordedEnvironment({ environment: env }: { environment: EnvironmentInf
           {docker ? (
             <>
               <Kv label="Storage" mono testId="env-storage-driver">
-                {docker.storageDriver ?? 'unknown'}
+                {docker.storageDrivers ? docker.storageDrivers.join(' → ') : (docker.storageDriver ?? 'unknown')}
                 {docker.expectedStorageDriver ? <span className="muted"> (expected {docker.expectedStorageDriver})</span> : null}
               </Kv>
               <Kv label="dockerd" mono>
@@ -241,6 +264,31 @@ function RecordedEnvironment({ environment: env }: { environment: EnvironmentInf
               <Kv label="Network" mono>
                 {docker.network}
               </Kv>
+            </>
+          ) : null}
+          {env.cri ? (
+            <>
+              <Kv label="CRI" mono testId="env-cri-runtime">
+                {env.cri.runtimeName ?? 'unknown'} {env.cri.runtimeVersion ?? ''} <span className="muted">· API {env.cri.runtimeApiVersion ?? '?'}</span>
+              </Kv>
+              <Kv label="Socket" mono>
+                {env.cri.address}
+              </Kv>
+              <Kv label="Sandbox" mono>
+                {env.cri.sandboxImage ?? 'unknown'}
+              </Kv>
+              <Kv label="Network" mono>
+                {env.cri.network}
+                {env.cri.cniConfig ? <span className="muted"> · {env.cri.cniConfig}</span> : null}
+              </Kv>
+              <Kv label="Handlers" mono testId="env-cri-handlers-known">
+                {env.cri.handlers.join(', ') || '—'}
+              </Kv>
+              {env.cri.snapshotter ? (
+                <Kv label="Snapshotter" mono>
+                  {env.cri.snapshotter}
+                </Kv>
+              ) : null}
             </>
           ) : null}
         </dl>

@@ -1,31 +1,36 @@
-import { useMemo, useRef, useState, type ReactNode } from 'react';
+import { useMemo, useRef, useState } from 'react';
 import type { Chart } from 'chart.js';
-import type { DaemonUsageReading } from '../../../shared/model/run-record.ts';
-import { isTerminal, type LiveRun } from '../../store/runs-store.ts';
-import { asLabError, call } from '../../lab-client.ts';
 import { CdfChart } from '../charts/CdfChart.tsx';
 import { ChartCard, ToolToggle } from '../charts/ChartCard.tsx';
-import { DaemonUsageChart, formatPeakRss, processColor, usageSeries } from '../charts/DaemonUsageChart.tsx';
 import { IterationChart } from '../charts/IterationChart.tsx';
 import { FAILURE_COLOR, runtimeColor } from '../charts/palette.ts';
 import { SummaryChart } from '../charts/SummaryChart.tsx';
 import { Icon } from '../Icon.tsx';
-import { downloadText } from './download.ts';
-import { useRunExtras } from './run-extras.ts';
+import { CriAnalysis } from './CriAnalysis.tsx';
+import { DaemonUsageCard } from './DaemonUsageCard.tsx';
+import { MemoryAnalysis } from './MemoryAnalysis.tsx';
+import { PerfAnalysis } from './PerfAnalysis.tsx';
+import { isLive, runtimeNames, type AnalysisProps } from './run-view.ts';
+import { kindOf } from './run-kind.ts';
+import { StorageDriverAnalysis } from './StorageDriverAnalysis.tsx';
 import { orderedSummaries } from './run-summaries.ts';
 import { SummaryNote, SummaryTable } from './SummaryTable.tsx';
 
-// A run's charts and numbers, the same live (Benchmarks) and afterwards (Results): every
-// iteration, the per-runtime summary with its spread, the distribution, and the table.
+// A run's charts and numbers, the same live (Benchmarks) and afterwards (Results), chosen
+// by what the run measured (its plan): plain startup — every iteration, the per-runtime
+// summary with its spread, the distribution, the table — or the CRI, storage-driver,
+// memory and perf views, each in its own file.
 
-/** Runtime names in plan order, then any a sample names that the plan does not. */
-export function runtimeNames(run: LiveRun): string[] {
-  const names = run.plan?.runtimes.map((r) => r.name) ?? [];
-  for (const name of Object.keys(run.counts)) if (!names.includes(name)) names.push(name);
-  return names;
+export function RunAnalysis(props: AnalysisProps) {
+  const kind = kindOf(props.run.plan);
+  if (kind === 'cri') return <CriAnalysis {...props} />;
+  if (kind === 'memory') return <MemoryAnalysis {...props} />;
+  if (kind === 'storage-drivers') return <StorageDriverAnalysis {...props} />;
+  if (kind === 'perf') return <PerfAnalysis {...props} />;
+  return <StartupAnalysis {...props} />;
 }
 
-export function RunAnalysis({ run, pngBase, aside }: { run: LiveRun; pngBase: string; aside?: ReactNode }) {
+function StartupAnalysis({ run, pngBase, aside }: AnalysisProps) {
   const [showWarmups, setShowWarmups] = useState(true);
   const [logScale, setLogScale] = useState(false);
   const iterationChart = useRef<Chart | null>(null);
@@ -35,7 +40,7 @@ export function RunAnalysis({ run, pngBase, aside }: { run: LiveRun; pngBase: st
   const runtimesKey = runtimes.join('\n');
   const { samples, rev, epoch } = run;
   // While measuring, the x axis spans the whole plan so the lines fill it as they come.
-  const live = run.phase !== null && !isTerminal(run.phase) && run.phase !== 'detached';
+  const live = isLive(run);
 
   const summaries = useMemo(
     () => orderedSummaries(samples, runtimesKey.split('\n').filter(Boolean)),
@@ -161,80 +166,5 @@ export function RunAnalysis({ run, pngBase, aside }: { run: LiveRun; pngBase: st
         {aside}
       </div>
     </div>
-  );
-}
-
-const NO_READINGS: DaemonUsageReading[] = [];
-
-/** Daemon and shim CPU/RSS over the run (methods ctr and docker), with its CSV. */
-function DaemonUsageCard({ run, live, pngBase }: { run: LiveRun; live: boolean; pngBase: string }) {
-  const chart = useRef<Chart | null>(null);
-  const extras = useRunExtras(run.runId, live, `${run.phase ?? ''}\n${run.meta?.finishedAt ?? ''}`);
-  const [exporting, setExporting] = useState(false);
-  const [exportError, setExportError] = useState<string | null>(null);
-  const readings = extras?.daemonUsage ?? NO_READINGS;
-  // The clock's origin: when measuring began (the first reading or the first sample, whichever
-  // came first), the same live and afterwards, without the deploy time before it.
-  const firstSample = run.samples[0]?.startedAt;
-  const origin = Math.min(readings[0] ? Date.parse(readings[0].at) : Infinity, firstSample ? Date.parse(firstSample) : Infinity);
-  const startedAt = Number.isFinite(origin) ? new Date(origin).toISOString() : (run.meta?.startedAt ?? new Date(run.firstSeenAt).toISOString());
-  const series = useMemo(() => usageSeries(readings, Date.parse(startedAt)), [readings, startedAt]);
-  const sampleMs = run.plan?.daemonSampleMs;
-
-  async function exportCsv() {
-    setExporting(true);
-    setExportError(null);
-    try {
-      const file = await call('runs:export', { runId: run.runId, kind: 'daemon-usage-csv' });
-      downloadText(file.filename, file.mimeType, file.content);
-    } catch (err) {
-      setExportError(asLabError(err).message);
-    } finally {
-      setExporting(false);
-    }
-  }
-
-  return (
-    <ChartCard
-      title="Daemon CPU and memory"
-      subtitle={`${run.plan?.method === 'docker' ? 'dockerd, containerd' : 'containerd'} and the shims, on the iterations’ clock`}
-      icon="cpu"
-      testId="daemon-usage-card"
-      chart={chart}
-      pngName={`${pngBase}-daemon-usage`}
-      tools={
-        <button type="button" className="btn btn--small" title="Every reading of every daemon and shim process as CSV" data-testid="export-daemon-usage-csv" disabled={exporting || readings.length === 0} onClick={() => void exportCsv()}>
-          <Icon name="file" size={14} /> CSV
-        </button>
-      }
-      footer={
-        <div className="chart-legend" data-testid="daemon-usage-legend">
-          {series.map((s, i) => (
-            <span key={s.process} className="chart-legend__item" data-testid="daemon-usage-process" data-process={s.process} data-peak-cpu={s.peakCpu.toFixed(1)}>
-              <span className="legend-line" style={{ background: processColor(s.process, i) }} />
-              <span className="mono">{s.process}</span>
-              <span className="muted small">
-                CPU mean {s.meanCpu.toFixed(1)} % · peak {s.peakCpu.toFixed(0)} % · RSS peak {formatPeakRss(s.peakRssBytes)}
-              </span>
-            </span>
-          ))}
-          <span className="chart-legend__sep" />
-          <span className="chart-legend__item muted">
-            <span className="legend-line" /> CPU (left)
-          </span>
-          <span className="chart-legend__item muted">
-            <span className="legend-dashed" /> RSS (right)
-          </span>
-          {readings.length === 0 ? (
-            <span className="chart-legend__item muted small" data-testid="daemon-usage-empty">
-              {sampleMs === 0 ? 'Daemon sampling was off for this run.' : live ? 'Waiting for the first readings…' : 'No daemon readings were recorded for this run.'}
-            </span>
-          ) : null}
-          {exportError ? <span className="chart-legend__item bad-text small">{exportError}</span> : null}
-        </div>
-      }
-    >
-      <DaemonUsageChart readings={readings} startedAt={startedAt} samples={run.samples} rev={run.rev} chartRef={chart} />
-    </ChartCard>
   );
 }

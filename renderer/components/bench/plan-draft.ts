@@ -7,9 +7,9 @@ import { hasOpenQuote, joinArgs, splitArgs } from './bench-format.ts';
 // plan through the same schema main validates with, so "Run" is only offered for a plan
 // main will accept.
 
-export type DraftErrors = Partial<Record<'runtimes' | 'iterations' | 'warmups' | 'timeout' | 'seed' | 'plan' | 'containerd' | 'docker' | 'daemonSample', string>> & {
+export type DraftErrors = Partial<Record<'runtimes' | 'iterations' | 'warmups' | 'timeout' | 'seed' | 'plan' | 'containerd' | 'docker' | 'daemonSample' | 'cri' | 'memory' | 'perf', string>> & {
   flags?: Record<string, string>;
-  /** Runtime name → what is wrong with its per-method choice (ctr runtime type, docker runtime name). */
+  /** Runtime name → what is wrong with its per-method choice (ctr runtime type, docker runtime name, CRI handler). */
   methodRuntime?: Record<string, string>;
 };
 
@@ -18,8 +18,16 @@ export type DraftErrors = Partial<Record<'runtimes' | 'iterations' | 'warmups' |
  * empty mean the documented default (shown as placeholders), so a plan only carries what
  * the user chose. Kept beside BenchDraft (same lifetime: the app session).
  */
+/** What a plan measures: container startup (every method), memory footprint, or work inside the container. */
+export const MEASUREMENTS = ['startup', 'memory', 'perf'] as const;
+export type Measurement = (typeof MEASUREMENTS)[number];
+
+/** Docker storage drivers offered for a storage-driver loop (dockerd refuses those the host cannot use). */
+export const STORAGE_DRIVERS = ['overlay2', 'fuse-overlayfs', 'vfs', 'btrfs', 'zfs', 'devicemapper'] as const;
+
 export interface MethodDraft {
   method: MeasurementMethod;
+  measurement: Measurement;
   containerdAddress: string;
   containerdNamespace: string;
   snapshotter: string;
@@ -32,6 +40,19 @@ export interface MethodDraft {
   ctrRuntimeType: Record<string, string>;
   /** Runtime name → docker runtime name as typed ('' = registered under the runtime's own name). */
   dockerRuntime: Record<string, string>;
+  /** Storage drivers picked for a loop, in the order picked (empty: no loop, dockerd's own driver). */
+  storageDrivers: string[];
+  /** The CRI socket as typed ('' = containerd's). */
+  criAddress: string;
+  /** Runtime name → CRI runtime handler as typed ('' = the runtime's name). */
+  criHandler: Record<string, string>;
+  /** Memory plan: containers per step as typed ("1, 5, 10"), and the settle time in ms ('' = default). */
+  memoryContainers: string;
+  memorySettleMs: string;
+  /** Perf plan: each kernel's amount of work as typed ('' = default). */
+  perfCpuLoops: string;
+  perfSyscalls: string;
+  perfIoMiB: string;
 }
 
 export const DEFAULT_METHOD_DRAFT: MethodDraft = {
@@ -44,6 +65,15 @@ export const DEFAULT_METHOD_DRAFT: MethodDraft = {
   daemonSampleMs: '',
   ctrRuntimeType: {},
   dockerRuntime: {},
+  measurement: 'startup',
+  storageDrivers: [],
+  criAddress: '',
+  criHandler: {},
+  memoryContainers: '1, 5, 10',
+  memorySettleMs: '',
+  perfCpuLoops: '',
+  perfSyscalls: '',
+  perfIoMiB: '',
 };
 
 export const useMethodDraft = create<{ draft: MethodDraft; set(patch: Partial<MethodDraft>): void }>()((set) => ({
@@ -74,7 +104,7 @@ function intIn(text: string, min: number, max: number): number | null {
 
 const RUNTIME_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 
-/** The runtime as the chosen method selects it: ctr's runtime type, docker's runtime name. */
+/** The runtime as the chosen method selects it: ctr's runtime type, docker's runtime name, CRI's handler. */
 function withMethodOptions(spec: RuntimeSpec, method: MethodDraft, errors: DraftErrors): RuntimeSpec {
   if (method.method === 'ctr') {
     const type = (method.ctrRuntimeType[spec.name] ?? '').trim();
@@ -94,6 +124,15 @@ function withMethodOptions(spec: RuntimeSpec, method: MethodDraft, errors: Draft
     }
     return { ...spec, docker: { runtime: name } };
   }
+  if (method.method === 'cri') {
+    const handler = (method.criHandler[spec.name] ?? '').trim();
+    if (handler === '') return spec;
+    if (!RUNTIME_NAME.test(handler)) {
+      errors.methodRuntime = { ...errors.methodRuntime, [spec.name]: 'A handler the CRI endpoint names: letters, digits, dot, dash or underscore.' };
+      return spec;
+    }
+    return { ...spec, cri: { handler } };
+  }
   return spec;
 }
 
@@ -107,7 +146,10 @@ function methodOptions(method: MethodDraft, errors: DraftErrors): Partial<Plan> 
     if (n === null || (n !== 0 && n < 50)) errors.daemonSample = 'Milliseconds from 50 to 60,000, or 0 for none.';
     else out.daemonSampleMs = n;
   }
-  if (method.method === 'ctr') {
+  if (method.method === 'cri') {
+    const address = method.criAddress.trim();
+    if (address) out.cri = { address };
+  } else if (method.method === 'ctr') {
     const address = method.containerdAddress.trim();
     const namespace = method.containerdNamespace.trim();
     const snapshotter = method.snapshotter.trim();
@@ -119,9 +161,42 @@ function methodOptions(method: MethodDraft, errors: DraftErrors): Partial<Plan> 
   } else {
     const host = method.dockerHost.trim();
     const storageDriver = method.storageDriver.trim();
-    out.docker = { ...(host ? { host } : {}), ...(storageDriver ? { storageDriver } : {}) };
+    const loop = method.storageDrivers;
+    out.docker = { ...(host ? { host } : {}), ...(storageDriver && loop.length === 0 ? { storageDriver } : {}), ...(loop.length > 0 ? { storageDrivers: [...loop] } : {}) };
   }
   return out;
+}
+
+/** The memory or perf part of the plan, and the workload that goes with it. */
+function measurementOptions(method: MethodDraft, errors: DraftErrors): Partial<Plan> & { workload: Plan['workload'] } {
+  if (method.measurement === 'memory') {
+    const parts = method.memoryContainers.split(/[\s,]+/).filter(Boolean);
+    const containers = parts.map((p) => intIn(p, 1, 1_000));
+    if (parts.length === 0 || parts.length > 32 || containers.some((n) => n === null)) {
+      errors.memory = 'Up to 32 numbers of containers from 1 to 1,000, separated by commas.';
+      return { workload: 'loop' };
+    }
+    const settle = method.memorySettleMs.trim();
+    const settleMs = settle === '' ? undefined : intIn(settle, 0, 600_000);
+    if (settleMs === null) errors.memory = 'Settle time: milliseconds from 0 to 600,000.';
+    return { workload: 'loop', memory: { containers: containers as number[], ...(settleMs == null ? {} : { settleMs }) } };
+  }
+  if (method.measurement === 'perf') {
+    const field = (text: string, min: number, max: number, what: string): number | undefined => {
+      if (text.trim() === '') return undefined;
+      const n = intIn(text, min, max);
+      if (n === null) errors.perf = `${what}: a whole number from ${min.toLocaleString('en-US')} to ${max.toLocaleString('en-US')}.`;
+      return n ?? undefined;
+    };
+    const cpuLoops = field(method.perfCpuLoops, 1, 1e12, 'CPU loop iterations');
+    const syscalls = field(method.perfSyscalls, 1, 1e10, 'getpid calls');
+    const ioMiB = field(method.perfIoMiB, 1, 64 * 1024, 'MiB written');
+    return {
+      workload: 'perf',
+      perf: { ...(cpuLoops === undefined ? {} : { cpuLoops }), ...(syscalls === undefined ? {} : { syscalls }), ...(ioMiB === undefined ? {} : { ioBytes: ioMiB * 1024 * 1024 }) },
+    };
+  }
+  return { workload: 'hello' };
 }
 
 export function buildPlan(
@@ -142,9 +217,11 @@ export function buildPlan(
   }
   if (runtimes.length === 0) errors.runtimes = 'Pick at least one runtime.';
 
-  const iterations = intIn(draft.iterations, 1, 100_000);
+  // A memory plan measures steps, not iterations: one pass, no warm-up (the schema's own words).
+  const memory = method.measurement === 'memory';
+  const iterations = memory ? 1 : intIn(draft.iterations, 1, 100_000);
   if (iterations === null) errors.iterations = 'A whole number from 1 to 100,000.';
-  const warmups = intIn(draft.warmups, 0, 1_000);
+  const warmups = memory ? 0 : intIn(draft.warmups, 0, 1_000);
   if (warmups === null) errors.warmups = 'A whole number from 0 to 1,000.';
   const timeoutSec = Number(draft.timeoutSec);
   const timeoutMs = Math.round(timeoutSec * 1000);
@@ -157,13 +234,15 @@ export function buildPlan(
     else seed = parsed;
   }
   const options = methodOptions(method, errors);
+  const measured = measurementOptions(method, errors);
+  if (measured.workload !== 'hello' && method.method === 'cri') errors.plan = 'Memory and perf plans run through OCI direct, ctr or docker, not CRI.';
   if (Object.keys(errors).length > 0 || iterations === null || warmups === null) return { plan: null, errors };
 
   const result = Plan.safeParse({
     method: method.method,
     ...options,
+    ...measured,
     runtimes,
-    workload: 'hello',
     iterations,
     warmups,
     order: draft.order,
@@ -176,7 +255,7 @@ export function buildPlan(
     const rest: string[] = [];
     for (const issue of result.error.issues) {
       const [first, second] = issue.path;
-      const field = first === 'containerd' ? 'containerd' : first === 'docker' ? 'docker' : first === 'daemonSampleMs' ? 'daemonSample' : null;
+      const field = first === 'containerd' || first === 'docker' || first === 'cri' || first === 'memory' || first === 'perf' ? first : first === 'daemonSampleMs' ? 'daemonSample' : null;
       const message = second === undefined ? issue.message : `${String(second)}: ${issue.message}`;
       if (field) byField[field] = byField[field] ? `${byField[field]}; ${message}` : message;
       else rest.push(issue.message);

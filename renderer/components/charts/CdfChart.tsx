@@ -4,6 +4,7 @@ import type { Sample } from '../../../shared/model/run-record.ts';
 import { formatMs, formatTick } from '../bench/bench-format.ts';
 import { runtimeColor } from './palette.ts';
 import { registerCharts } from './register.ts';
+import { wholeIterationsByRuntime } from './sample-series.ts';
 
 // The distribution as a CDF (Kuasar's way of showing startup latency): for each runtime,
 // the share of measured, successful iterations at or below a time. Long runs are drawn
@@ -43,8 +44,12 @@ export function CdfChart(props: {
   logScale: boolean;
   chartRef: RefObject<Chart | null>;
   height?: number;
+  /** The series a sample belongs to, or null to leave it out; default: whole iterations by runtime. Fixed for the chart's life. */
+  seriesOf?: (s: Sample) => string | null;
+  xTitle?: string;
 }) {
-  const { samples, rev, runtimes, logScale, chartRef, height = 280 } = props;
+  const { samples, rev, runtimes, logScale, chartRef, height = 280, xTitle = 'startup time (ms)' } = props;
+  const seriesOf = useRef(props.seriesOf ?? wholeIterationsByRuntime);
   const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const runtimesKey = runtimes.join('\n');
@@ -78,7 +83,7 @@ export function CdfChart(props: {
         interaction: { mode: 'nearest', intersect: false },
         layout: { padding: { top: 4, right: 8 } },
         scales: {
-          x: { type: 'linear', title: { display: true, text: 'startup time (ms)' }, ticks: { callback: (v) => formatTick(Number(v)) } },
+          x: { type: 'linear', title: { display: true, text: xTitle }, ticks: { callback: (v) => formatTick(Number(v)) } },
           y: {
             type: 'linear',
             min: 0,
@@ -108,6 +113,8 @@ export function CdfChart(props: {
       own.current = null;
       if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
     };
+    // xTitle: fixed for a chart's life, like seriesOf.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [runtimesKey, chartRef]);
 
   useEffect(() => {
@@ -115,7 +122,10 @@ export function CdfChart(props: {
     if (!chart) return;
     const names = runtimesKey.split('\n').filter(Boolean);
     const values = new Map<string, number[]>(names.map((n) => [n, []]));
-    for (const s of samples) if (!s.warmup && s.ok) values.get(s.runtime)?.push(s.durationMs);
+    for (const s of samples) {
+      const series = s.warmup || !s.ok ? null : seriesOf.current(s);
+      if (series !== null) values.get(series)?.push(s.durationMs);
+    }
     chart.data.datasets.forEach((ds, i) => {
       ds.data = cdfOf(Float64Array.from(values.get(names[i] ?? '') ?? []));
     });

@@ -4,6 +4,7 @@ import type { Sample } from '../../../shared/model/run-record.ts';
 import { formatMs, formatTick } from '../bench/bench-format.ts';
 import { FAILURE_COLOR, runtimeColor, withAlpha } from './palette.ts';
 import { registerCharts } from './register.ts';
+import { wholeIterationsByRuntime } from './sample-series.ts';
 
 // Every iteration of every runtime, as it arrives. Built for runs of 10k+ samples: chart.js
 // parses nothing (points are {x, y} already, sorted by x), animates nothing, and its
@@ -85,8 +86,14 @@ export interface IterationChartProps {
   samples: readonly Sample[];
   rev: number;
   epoch: number;
-  /** Runtime names in plan order (colours follow it). */
+  /** Series names in plan order (colours follow it): runtime names unless `seriesOf` says otherwise. */
   runtimes: readonly string[];
+  /**
+   * The series a sample belongs to, or null to leave it out; default: whole iterations by
+   * runtime. Read when samples arrive: remount the chart (React key) to change it.
+   */
+  seriesOf?: (s: Sample) => string | null;
+  yTitle?: string;
   warmups: number;
   /** Planned iterations: the x axis spans them from the start, so a live run fills it left to right. */
   iterations: number | null;
@@ -97,7 +104,8 @@ export interface IterationChartProps {
 }
 
 export function IterationChart(props: IterationChartProps) {
-  const { samples, rev, epoch, runtimes, warmups, iterations, showWarmups, logScale, chartRef, height = 300 } = props;
+  const { samples, rev, epoch, runtimes, warmups, iterations, showWarmups, logScale, chartRef, height = 300, yTitle = 'startup time (ms)' } = props;
+  const seriesOf = useRef(props.seriesOf ?? wholeIterationsByRuntime);
   const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const source = useRef<Source | null>(null);
@@ -191,7 +199,7 @@ export function IterationChart(props: IterationChartProps) {
           y: {
             type: 'linear',
             beginAtZero: true,
-            title: { display: true, text: 'startup time (ms)' },
+            title: { display: true, text: yTitle },
             ticks: { callback: (value) => formatTick(Number(value)) },
           },
         },
@@ -231,6 +239,8 @@ export function IterationChart(props: IterationChartProps) {
       if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
       source.current = null;
     };
+    // yTitle: fixed for a chart's life, like seriesOf.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [runtimesKey, chartRef]);
 
   // Axis and visibility options.
@@ -259,7 +269,9 @@ export function IterationChart(props: IterationChartProps) {
       const s = samples[i];
       if (!s) continue;
       const kind: Kind = s.warmup ? (s.ok ? 'warmup' : 'warmup-failed') : s.ok ? 'measured' : 'failed';
-      const at = src.index.get(`${kind}\n${s.runtime}`);
+      const series = seriesOf.current(s);
+      if (series === null) continue;
+      const at = src.index.get(`${kind}\n${series}`);
       if (at === undefined) continue;
       const x = s.warmup ? s.iteration + 1 - warmups : s.iteration + 1;
       const target = sets[at];
@@ -302,12 +314,13 @@ export function IterationChart(props: IterationChartProps) {
         el.dataset.points = String(total);
         el.dataset.decimated = String(decimated);
         el.dataset.rev = String(rev);
+        el.dataset.series = datasets.filter((ds) => ds.rlabKind === 'measured' && dataOf(ds).length > 0).map((ds) => ds.rlabRuntime).join(',');
       }
     });
   }, [samples, rev, epoch, runtimesKey, warmups]);
 
   return (
-    <div className="chart-box" ref={box} style={{ height }} data-testid="iteration-chart" data-points="0">
+    <div className="chart-box" ref={box} style={{ height }} data-testid="iteration-chart" data-points="0" data-series="">
       <canvas ref={canvas} role="img" aria-label="Startup time of every iteration, per runtime" />
     </div>
   );

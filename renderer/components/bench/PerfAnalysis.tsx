@@ -1,0 +1,138 @@
+import { useCallback, useMemo, useRef, useState } from 'react';
+import type { Chart } from 'chart.js';
+import { PERF_KERNELS } from '../../../shared/model/plan.ts';
+import { ChartCard } from '../charts/ChartCard.tsx';
+import { GroupedBarChart, type BarValue } from '../charts/GroupedBarChart.tsx';
+import { categoryColor, runtimeColor } from '../charts/palette.ts';
+import { Icon } from '../Icon.tsx';
+import { formatMs, formatTick } from './bench-format.ts';
+import { DaemonUsageCard } from './DaemonUsageCard.tsx';
+import { MedianMatrix, type MatrixRow } from './MedianMatrix.tsx';
+import { PartIterationCard } from './PartIterationCard.tsx';
+import { isLive, runtimeNames, type AnalysisProps } from './run-view.ts';
+import { indexSummaries } from './summary-index.ts';
+
+// A perf plan: the same static binary times a CPU loop, a getpid loop and write+fsync
+// inside each runtime's container. The kernels differ by orders of magnitude, so the
+// chart shows each runtime's median relative to the fastest runtime on that kernel (1× =
+// fastest; gVisor's syscall cost stands out whatever the absolute scale), with absolute
+// milliseconds on a log axis one click away. The whole iteration (start, kernels, exit)
+// is a group of its own.
+
+const WHOLE = 'whole iteration';
+
+type Scale = 'relative' | 'absolute';
+
+export function PerfAnalysis({ run, pngBase, aside }: AnalysisProps) {
+  const barsChart = useRef<Chart | null>(null);
+  const [scale, setScale] = useState<Scale>('relative');
+  const runtimes = runtimeNames(run);
+  const runtimesKey = runtimes.join('\n');
+  const { samples, rev, epoch } = run;
+  const live = isLive(run);
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- rev/epoch: the samples array grows in place.
+  const index = useMemo(() => indexSummaries(samples), [samples, rev, epoch]);
+  const kernels = useMemo(() => index.steps(PERF_KERNELS), [index]);
+  const names = useMemo(() => runtimesKey.split('\n').filter(Boolean), [runtimesKey]);
+  const groups = useMemo(() => [...kernels, WHOLE], [kernels]);
+  const bars = useMemo(() => names.map((r, i) => ({ name: r, color: runtimeColor(i) })), [names]);
+  const stepOf = (group: string): string | null => (group === WHOLE ? null : group);
+
+  const valueOf = useCallback(
+    (group: string, runtime: string): BarValue | null => {
+      const step = group === WHOLE ? null : group;
+      const s = index.get(runtime, step);
+      if (!s || s.median === null) return null;
+      const medians = names.map((r) => index.get(r, step)?.median).filter((m): m is number => typeof m === 'number' && m > 0);
+      const fastest = medians.length > 0 ? Math.min(...medians) : null;
+      const detail = [`   median ${formatMs(s.median)} · n = ${s.n}${s.failures ? ` · ${s.failures} failed` : ''}`];
+      if (scale === 'absolute') return { value: s.median, ...(s.medianCi ? { low: s.medianCi.low, high: s.medianCi.high } : {}), detail };
+      if (fastest === null) return null;
+      return {
+        value: s.median / fastest,
+        ...(s.medianCi ? { low: s.medianCi.low / fastest, high: s.medianCi.high / fastest } : {}),
+        detail,
+      };
+    },
+    [index, names, scale],
+  );
+  const format = useCallback((v: number) => (scale === 'relative' ? `${v.toLocaleString('en-US', { maximumFractionDigits: 2 })}×` : formatTick(v)), [scale]);
+  const rows: MatrixRow[] = groups.map((g, i) => ({
+    key: g,
+    label: g,
+    ...(g === WHOLE ? { strong: true } : { color: categoryColor(i) }),
+    summaryOf: (r: string) => index.get(r, stepOf(g)),
+  }));
+  const parts = useMemo(() => [...kernels.map((k) => ({ step: k, label: k })), { step: null, label: WHOLE }], [kernels]);
+
+  return (
+    <div className="run-analysis" data-testid="perf-analysis">
+      <ChartCard
+        title="Inside the container"
+        subtitle={scale === 'relative' ? 'median per kernel, relative to the fastest runtime (1× = fastest); whiskers: 95% CI' : 'median per kernel (ms, log scale); whiskers: 95% CI'}
+        icon="cpu"
+        testId="perf-card"
+        chart={barsChart}
+        pngName={`${pngBase}-perf-${scale}`}
+        tools={
+          <div className="segmented segmented--small" role="radiogroup" aria-label="Scale" data-testid="perf-scale" data-scale={scale}>
+            {(['relative', 'absolute'] as const).map((s) => (
+              <button
+                key={s}
+                type="button"
+                role="radio"
+                aria-checked={scale === s}
+                className={scale === s ? 'segmented__item segmented__item--on' : 'segmented__item'}
+                data-testid={`perf-scale-${s}`}
+                onClick={() => setScale(s)}
+              >
+                {s === 'relative' ? '× fastest' : 'ms'}
+              </button>
+            ))}
+          </div>
+        }
+        footer={
+          <div className="chart-legend">
+            {names.map((r, i) => (
+              <span key={r} className="chart-legend__item">
+                <span className="swatch" style={{ background: runtimeColor(i) }} />
+                <span className="mono">{r}</span>
+              </span>
+            ))}
+            <span className="chart-legend__sep" />
+            <span className="chart-legend__item muted small">cpu: integer loop · syscalls: getpid loop · io: write + fsync</span>
+          </div>
+        }
+      >
+        <GroupedBarChart
+          groups={groups}
+          bars={bars}
+          valueOf={valueOf}
+          yTitle={scale === 'relative' ? 'median ÷ fastest runtime’s median' : 'median (ms)'}
+          format={format}
+          logScale={scale === 'absolute'}
+          {...(scale === 'relative' ? { reference: 1 } : {})}
+          chartRef={barsChart}
+          showValues
+          testId="perf-chart"
+          ariaLabel="Median time of each perf kernel per runtime"
+          height={320}
+        />
+      </ChartCard>
+
+      {run.plan && run.plan.method !== 'oci-direct' ? <DaemonUsageCard run={run} live={live} pngBase={pngBase} /> : null}
+
+      <PartIterationCard run={run} runtimes={names} parts={parts} title="Every iteration, per kernel" pngName={`${pngBase}-perf-iterations`} testId="perf-iterations-card" />
+
+      <section className="card summary-card" data-testid="perf-table-card">
+        <header className="card__header">
+          <Icon name="list" size={16} />
+          <h3>Kernels</h3>
+          <span className="card__badge muted small">median, 95% CI, n; measured, successful iterations only</span>
+        </header>
+        <MedianMatrix rows={rows} runtimes={names} testId="perf-table" corner="kernel · median, ms" />
+      </section>
+      {aside}
+    </div>
+  );
+}

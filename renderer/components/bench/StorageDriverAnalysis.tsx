@@ -1,0 +1,146 @@
+import { useCallback, useMemo, useRef, useState } from 'react';
+import type { Chart } from 'chart.js';
+import { CdfChart } from '../charts/CdfChart.tsx';
+import { ChartCard, ToolToggle } from '../charts/ChartCard.tsx';
+import { GroupedBarChart, type BarValue } from '../charts/GroupedBarChart.tsx';
+import { IterationChart } from '../charts/IterationChart.tsx';
+import { categoryColor, runtimeColor } from '../charts/palette.ts';
+import { driverSeries, wholeIterationsByRuntimeAndDriver } from '../charts/sample-series.ts';
+import { Icon } from '../Icon.tsx';
+import { formatMs, formatTick } from './bench-format.ts';
+import { DaemonUsageCard } from './DaemonUsageCard.tsx';
+import { MedianMatrix, type MatrixRow } from './MedianMatrix.tsx';
+import { isLive, runtimeNames, type AnalysisProps } from './run-view.ts';
+import { indexSummaries } from './summary-index.ts';
+
+// A docker storage-driver loop: the startup plan once per driver. The talk's grouped chart
+// (runtime × driver, median with its CI), the daemons beside it, every iteration per
+// runtime and driver for drift, and the table.
+
+export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
+  const barsChart = useRef<Chart | null>(null);
+  const iterationChart = useRef<Chart | null>(null);
+  const cdfChart = useRef<Chart | null>(null);
+  const [showWarmups, setShowWarmups] = useState(true);
+  const [logScale, setLogScale] = useState(false);
+  const runtimes = runtimeNames(run);
+  const runtimesKey = runtimes.join('\n');
+  const { samples, rev, epoch } = run;
+  const live = isLive(run);
+  const planned = run.plan?.docker?.storageDrivers;
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- rev/epoch: the samples array grows in place.
+  const index = useMemo(() => indexSummaries(samples), [samples, rev, epoch]);
+  const drivers = useMemo(() => index.drivers(planned ?? []), [index, planned]);
+  const names = useMemo(() => runtimesKey.split('\n').filter(Boolean), [runtimesKey]);
+  const bars = useMemo(() => drivers.map((d, i) => ({ name: d, color: categoryColor(i) })), [drivers]);
+  const series = useMemo(() => names.flatMap((r) => drivers.map((d) => driverSeries(r, d))), [names, drivers]);
+  const valueOf = useCallback(
+    (runtime: string, driver: string): BarValue | null => {
+      const s = index.get(runtime, null, driver);
+      if (!s || s.median === null) return null;
+      return {
+        value: s.median,
+        ...(s.medianCi ? { low: s.medianCi.low, high: s.medianCi.high } : {}),
+        detail: [`   n = ${s.n}${s.failures ? ` · ${s.failures} failed` : ''} · p95 ${formatMs(s.p95)}`],
+      };
+    },
+    [index],
+  );
+  const rows: MatrixRow[] = drivers.map((d, i) => ({ key: d, label: d, color: categoryColor(i), summaryOf: (r: string) => index.get(r, null, d) }));
+
+  return (
+    <div className="run-analysis" data-testid="drivers-analysis">
+      <ChartCard
+        title="Startup per storage driver"
+        subtitle="median per runtime and driver; whiskers: 95% CI of the median"
+        icon="chart"
+        testId="drivers-card"
+        chart={barsChart}
+        pngName={`${pngBase}-storage-drivers`}
+        footer={
+          <div className="chart-legend">
+            {drivers.map((d, i) => (
+              <span key={d} className="chart-legend__item" data-testid="driver-legend" data-driver={d}>
+                <span className="swatch" style={{ background: categoryColor(i) }} />
+                <span className="mono">{d}</span>
+              </span>
+            ))}
+            <span className="chart-legend__sep" />
+            <span className="chart-legend__item muted">
+              <span className="legend-whisker" /> 95% CI of the median
+            </span>
+          </div>
+        }
+      >
+        <GroupedBarChart
+          groups={names}
+          bars={bars}
+          valueOf={valueOf}
+          yTitle="docker run, median (ms)"
+          format={formatTick}
+          chartRef={barsChart}
+          showValues
+          testId="drivers-chart"
+          ariaLabel="Median startup time per runtime and storage driver, with confidence intervals"
+          height={320}
+        />
+      </ChartCard>
+
+      {run.plan ? <DaemonUsageCard run={run} live={live} pngBase={pngBase} /> : null}
+
+      <ChartCard
+        title="Every iteration"
+        subtitle="per runtime and storage driver, in the order measured"
+        icon="activity"
+        testId="drivers-iterations-card"
+        chart={iterationChart}
+        pngName={`${pngBase}-iterations`}
+        tools={
+          <>
+            <ToolToggle label="Warm-ups" on={showWarmups} onChange={setShowWarmups} />
+            <ToolToggle label="Log scale" on={logScale} onChange={setLogScale} />
+          </>
+        }
+        footer={
+          <div className="chart-legend">
+            {series.map((s, i) => (
+              <span key={s} className="chart-legend__item">
+                <span className="legend-line" style={{ background: runtimeColor(i) }} />
+                <span className="mono">{s}</span>
+              </span>
+            ))}
+          </div>
+        }
+      >
+        <IterationChart
+          key={series.join('\n')}
+          samples={samples}
+          rev={rev}
+          epoch={epoch}
+          runtimes={series}
+          seriesOf={wholeIterationsByRuntimeAndDriver}
+          warmups={run.plan?.warmups ?? 0}
+          iterations={live ? (run.plan?.iterations ?? null) : null}
+          showWarmups={showWarmups}
+          logScale={logScale}
+          chartRef={iterationChart}
+        />
+      </ChartCard>
+
+      <section className="card summary-card" data-testid="drivers-table-card">
+        <header className="card__header">
+          <Icon name="list" size={16} />
+          <h3>Runtime × driver</h3>
+          <span className="card__badge muted small">median, 95% CI, n; measured, successful iterations only</span>
+        </header>
+        <MedianMatrix rows={rows} runtimes={names} testId="drivers-table" corner="driver · median, ms" />
+      </section>
+      <div className={aside ? 'run-analysis__pair' : 'run-analysis__single'}>
+        <ChartCard title="Distribution" subtitle="CDF per runtime and driver" icon="distribution" testId="drivers-cdf-card" chart={cdfChart} pngName={`${pngBase}-cdf`}>
+          <CdfChart key={series.join('\n')} samples={samples} rev={rev} runtimes={series} seriesOf={wholeIterationsByRuntimeAndDriver} logScale={logScale} chartRef={cdfChart} />
+        </ChartCard>
+        {aside}
+      </div>
+    </div>
+  );
+}

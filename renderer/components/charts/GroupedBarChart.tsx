@@ -1,0 +1,224 @@
+import { useEffect, useRef, type RefObject } from 'react';
+import type { Chart, Plugin, TooltipItem } from 'chart.js';
+import { withAlpha } from './palette.ts';
+import { registerCharts } from './register.ts';
+
+// Grouped bars with an interval whisker on each: runtime × storage driver (the talk's
+// chart), or perf kernel × runtime. A bar is a median; its whisker the median's bootstrap
+// CI, so "is this difference real" reads off the picture.
+
+export interface BarValue {
+  value: number;
+  /** The interval drawn as a whisker (e.g. the median's CI); absent: none. */
+  low?: number;
+  high?: number;
+  /** Extra tooltip lines (n, failures, absolute figures). */
+  detail?: string[];
+}
+
+export interface BarSeries {
+  name: string;
+  color: string;
+}
+
+interface Whiskers {
+  /** [dataset][group] */
+  ranges: ([number, number] | null)[][];
+  /** Value labels above the bars, already formatted ([dataset][group]); empty: none. */
+  labels: (string | null)[][];
+}
+
+/** Draws each bar's interval as a capped whisker, and its value above it when asked. */
+function whiskerPlugin(whiskers: RefObject<Whiskers>): Plugin<'bar'> {
+  return {
+    id: 'rlabBarWhiskers',
+    afterDatasetsDraw(chart) {
+      const y = chart.scales.y;
+      if (!y) return;
+      const { ctx } = chart;
+      ctx.save();
+      ctx.strokeStyle = '#1c1f24';
+      ctx.lineWidth = 1.5;
+      whiskers.current.ranges.forEach((ranges, d) => {
+        const meta = chart.getDatasetMeta(d);
+        if (meta.hidden) return;
+        ranges.forEach((range, g) => {
+          const el = meta.data[g];
+          if (!range || !el) return;
+          const { x, width } = el.getProps(['x', 'width'], true) as { x: number; width: number };
+          const top = y.getPixelForValue(range[1]);
+          const bottom = y.getPixelForValue(range[0]);
+          const cap = Math.min(6, width / 3);
+          ctx.beginPath();
+          ctx.moveTo(x, top);
+          ctx.lineTo(x, bottom);
+          ctx.moveTo(x - cap, top);
+          ctx.lineTo(x + cap, top);
+          ctx.moveTo(x - cap, bottom);
+          ctx.lineTo(x + cap, bottom);
+          ctx.stroke();
+        });
+      });
+      ctx.font = '600 10.5px system-ui, sans-serif';
+      ctx.fillStyle = '#3d434b';
+      ctx.textAlign = 'center';
+      ctx.textBaseline = 'bottom';
+      whiskers.current.labels.forEach((labels, d) => {
+        const meta = chart.getDatasetMeta(d);
+        if (meta.hidden) return;
+        labels.forEach((label, g) => {
+          const el = meta.data[g];
+          if (!label || !el) return;
+          const { x, y: top } = el.getProps(['x', 'y'], true) as { x: number; y: number };
+          const range = whiskers.current.ranges[d]?.[g];
+          const above = Math.min(top, range ? y.getPixelForValue(range[1]) : top);
+          ctx.fillText(label, x, above - 3);
+        });
+      });
+      ctx.restore();
+    },
+  };
+}
+
+/** Scale type and title of the value axis (chart.js options are mutable by design). */
+function applyYAxis(chart: Chart<'bar', (number | null)[], string>, logScale: boolean, title: string, smallest: number | null): void {
+  const y = chart.options.scales?.y;
+  if (!y) return;
+  y.type = logScale ? 'logarithmic' : 'linear';
+  (y as { beginAtZero?: boolean }).beginAtZero = !logScale;
+  // On a log axis a bar starts at the axis' minimum: a decade below the smallest keeps it visible.
+  y.min = logScale && smallest !== null ? 10 ** (Math.floor(Math.log10(smallest)) - 1) : undefined;
+  if (y.title) y.title.text = title;
+}
+
+export interface GroupedBarChartProps {
+  groups: readonly string[];
+  bars: readonly BarSeries[];
+  valueOf: (group: string, bar: string) => BarValue | null;
+  yTitle: string;
+  /** Axis tick and tooltip text of a value. */
+  format: (v: number) => string;
+  logScale?: boolean;
+  /** A horizontal reference line (e.g. 1× on a normalised chart). */
+  reference?: number;
+  /** Write each bar's value above it. */
+  showValues?: boolean;
+  chartRef: RefObject<Chart | null>;
+  testId: string;
+  ariaLabel: string;
+  height?: number;
+}
+
+export function GroupedBarChart(props: GroupedBarChartProps) {
+  const { groups, bars, valueOf, yTitle, format, logScale = false, reference, showValues = false, chartRef, testId, ariaLabel, height = 300 } = props;
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const box = useRef<HTMLDivElement>(null);
+  const own = useRef<Chart<'bar', (number | null)[], string> | null>(null);
+  const whiskers = useRef<Whiskers>({ ranges: [], labels: [] });
+  const details = useRef<(string[] | undefined)[][]>([]);
+  const formatRef = useRef(format);
+  const referenceRef = useRef(reference);
+
+  useEffect(() => {
+    const el = canvas.current;
+    if (!el) return;
+    const ChartJs = registerCharts();
+    const referenceLine: Plugin<'bar'> = {
+      id: 'rlabReferenceLine',
+      beforeDatasetsDraw(chart) {
+        const value = referenceRef.current;
+        const y = chart.scales.y;
+        const area = chart.chartArea;
+        if (value === undefined || !y || !area) return;
+        const py = y.getPixelForValue(value);
+        const { ctx } = chart;
+        ctx.save();
+        ctx.strokeStyle = 'rgba(28, 31, 36, 0.45)';
+        ctx.setLineDash([4, 4]);
+        ctx.beginPath();
+        ctx.moveTo(area.left, py);
+        ctx.lineTo(area.right, py);
+        ctx.stroke();
+        ctx.restore();
+      },
+    };
+    const chart = new ChartJs<'bar', (number | null)[], string>(el, {
+      type: 'bar',
+      data: { labels: [], datasets: [] },
+      plugins: [referenceLine, whiskerPlugin(whiskers)],
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        animation: false,
+        layout: { padding: { top: 18, right: 8, left: 4 } },
+        interaction: { mode: 'nearest', intersect: true },
+        scales: {
+          x: { type: 'category', grid: { display: false }, ticks: { font: { weight: 600, size: 12 }, color: '#3d434b' } },
+          y: { type: 'linear', beginAtZero: true, title: { display: true, text: '' }, ticks: { callback: (v) => formatRef.current(Number(v)) } },
+        },
+        plugins: {
+          legend: { display: false },
+          tooltip: {
+            callbacks: {
+              title: (items) => (items[0] ? `${items[0].label} · ${items[0].dataset.label ?? ''}` : ''),
+              label: (item: TooltipItem<'bar'>) => {
+                const range = whiskers.current.ranges[item.datasetIndex]?.[item.dataIndex];
+                const value = ` ${formatRef.current(Number(item.raw))}`;
+                return range ? `${value}  (CI ${formatRef.current(range[0])} – ${formatRef.current(range[1])})` : value;
+              },
+              afterLabel: (item: TooltipItem<'bar'>) => details.current[item.datasetIndex]?.[item.dataIndex]?.join('\n') ?? '',
+            },
+          },
+        },
+      },
+    });
+    own.current = chart;
+    chartRef.current = chart as unknown as Chart;
+    return () => {
+      chart.destroy();
+      own.current = null;
+      if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
+    };
+  }, [chartRef]);
+
+  useEffect(() => {
+    const chart = own.current;
+    if (!chart) return;
+    formatRef.current = format;
+    referenceRef.current = reference;
+    const values = bars.map((bar) => groups.map((group) => valueOf(group, bar.name)));
+    chart.data.labels = [...groups];
+    chart.data.datasets = bars.map((bar, d) => ({
+      label: bar.name,
+      data: (values[d] ?? []).map((v) => v?.value ?? null),
+      backgroundColor: withAlpha(bar.color, 0.8),
+      borderColor: bar.color,
+      borderWidth: 1.25,
+      borderRadius: 3,
+      maxBarThickness: 46,
+      categoryPercentage: 0.72,
+      barPercentage: 0.9,
+    }));
+    whiskers.current = {
+      ranges: values.map((row) => row.map((v) => (v && v.low !== undefined && v.high !== undefined ? [v.low, v.high] : null))),
+      labels: showValues ? values.map((row) => row.map((v) => (v ? format(v.value) : null))) : [],
+    };
+    details.current = values.map((row) => row.map((v) => v?.detail));
+    const positive = values.flat().flatMap((v) => (v && v.value > 0 ? [v.low ?? v.value, v.value] : [])).filter((n) => n > 0);
+    applyYAxis(chart, logScale, yTitle, positive.length > 0 ? Math.min(...positive) : null);
+    chart.update('none');
+    const el = box.current;
+    if (el) {
+      el.dataset.groups = groups.join(',');
+      el.dataset.bars = bars.map((b) => b.name).join(',');
+      el.dataset.values = String(values.flat().filter((v) => v !== null).length);
+      el.dataset.whiskers = String(whiskers.current.ranges.flat().filter((r) => r !== null).length);
+    }
+  }, [groups, bars, valueOf, yTitle, format, logScale, reference, showValues]);
+
+  return (
+    <div className="chart-box" ref={box} style={{ height }} data-testid={testId} data-groups="" data-bars="" data-values="0" data-whiskers="0">
+      <canvas ref={canvas} role="img" aria-label={ariaLabel} />
+    </div>
+  );
+}
