@@ -10,6 +10,7 @@ import { dataFiles } from './app-paths.ts';
 import { BenchRunner, type HostLink } from './bench/bench-runner.ts';
 import { HostService } from './hosts/host-service.ts';
 import type { SecretEncryptor } from './hosts/secret-vault.ts';
+import { agentBundleLoader } from './agent/agent-bundle.ts';
 import { readSshConfigCandidates } from './hosts/ssh-config-import.ts';
 import { ResultsStore } from './results/results-store.ts';
 import type { SetupService } from './setup/setup-service.ts';
@@ -68,7 +69,7 @@ export function createLabServices(options: LabServicesOptions): LabServices {
 
   // The setup wizard's service, with the knowledge base behind it, is loaded on first use.
   let setupService: Promise<SetupService> | null = null;
-  const setup = () => (setupService ??= import('./setup/setup-service.ts').then((m) => new m.SetupService({ hosts, emit: options.emit })));
+  const setup = () => (setupService ??= import('./setup/setup-service.ts').then((m) => new m.SetupService({ hosts, emit: options.emit, loadAgentBundle: agentBundleLoader(options.agentBundlePath) })));
 
   const handlers: Handlers = {
     'app:info': async () => ({

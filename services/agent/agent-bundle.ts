@@ -65,3 +65,8 @@ export async function readPrebuiltAgentBundle(file: string): Promise<AgentBundle
   const sha256 = createHash('sha256').update(text.slice(newline + 1)).digest('hex');
   return { code: text, sha256 };
 }
+
+/** Where the agent comes from: the packaged app's prebuilt file when there is one, else built from source. */
+export function agentBundleLoader(prebuiltPath?: string): () => Promise<AgentBundle> {
+  return prebuiltPath ? () => readPrebuiltAgentBundle(prebuiltPath) : buildAgentBundle;
+}

@@ -11,7 +11,7 @@ import { inspectHost } from '../inspect/inspect-host.ts';
 import type { Transport } from '../transport/transport.ts';
 import { consumeLines } from './event-tailer.ts';
 import { deployAgent, launchAgentRun, stopAgentRun, type DeployedAgent } from './remote-agent.ts';
-import { buildAgentBundle, readPrebuiltAgentBundle, type AgentBundle } from '../agent/agent-bundle.ts';
+import { agentBundleLoader, type AgentBundle } from '../agent/agent-bundle.ts';
 
 /** How a runner reaches a host: the app maps a saved host id to it, the CLI its flags. */
 export interface HostLink {
@@ -58,8 +58,7 @@ export class BenchRunner {
     this.pollIntervalMs = options.pollIntervalMs ?? 250;
     this.reconnectAttempts = options.reconnectAttempts ?? 20;
     this.reconnectDelayMs = options.reconnectDelayMs ?? 3_000;
-    const prebuilt = options.agentBundlePath;
-    this.loadAgentBundle = prebuilt ? () => readPrebuiltAgentBundle(prebuilt) : buildAgentBundle;
+    this.loadAgentBundle = agentBundleLoader(options.agentBundlePath);
   }
 
   /** `freshFacts`: an inspection the caller made moments ago (the CLI does, to pick runtimes). */
@@ -232,13 +231,14 @@ async function agentIsGone(transport: Transport, pidFile: string): Promise<boole
 /** Every runtime binary must exist on the host before anything is started. */
 async function requireBinaries(transport: Transport, plan: Plan): Promise<void> {
   const script = 'PATH="$PATH:/usr/local/sbin:/usr/sbin:/sbin"; for b in "$@"; do command -v "$b" >/dev/null 2>&1 || printf "%s\\n" "$b"; done';
-  // Methods through a daemon need its client too (the daemon itself answers, or not, at run start).
-  const client = plan.method === 'ctr' || plan.method === 'docker' ? [plan.method] : [];
+  // Methods through a daemon need its client too (the daemon itself answers, or not, at run start);
+  // method cri imports its workload and pause images with ctr.
+  const client = plan.method === 'oci-direct' ? [] : plan.method === 'cri' ? ['ctr'] : [plan.method];
   const result = await transport.exec(['sh', '-c', script, 'sh', ...client, ...plan.runtimes.map((r) => r.binary)], { timeoutMs: 20_000 });
   const missing = result.stdout.split('\n').filter(Boolean);
   if (missing.length > 0) {
     const names = [
-      ...client.filter((c) => missing.includes(c)).map((c) => `${c} (the client of method ${plan.method})`),
+      ...client.filter((c) => missing.includes(c)).map((c) => `${c} (${plan.method === 'cri' ? 'method cri imports its images with it' : `the client of method ${plan.method}`})`),
       ...plan.runtimes.filter((r) => missing.includes(r.binary)).map((r) => `${r.name} (${r.binary})`),
     ];
     throw new LabError('not-found', `Not installed on ${transport.label}: ${names.join(', ')}. Install it with the setup wizard or remove it from the plan.`);

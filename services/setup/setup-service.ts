@@ -27,6 +27,7 @@ import { choosePrivilege } from './privilege.ts';
 import { runSetup, type SetupEvent, type SetupResult } from './run-setup.ts';
 import type { ParamValue } from './template.ts';
 import { verifyRuntimes } from './verify.ts';
+import type { AgentBundle } from '../agent/agent-bundle.ts';
 
 // The app side of the setup wizard: the doctor, the dry run as data, a setup run with live
 // progress as LabEvents, cancel, verify and restore, for hosts saved in HostService.
@@ -50,6 +51,8 @@ export interface SetupServiceOptions {
   outputFlushMs?: number;
   /** How long a probed host context is reused by plan/run before the host is probed again. */
   contextMaxAgeMs?: number;
+  /** The agent the verify step's CRI probe uploads (agent-bundle.ts: prebuilt in the packaged app); default built from source. */
+  loadAgentBundle?: () => Promise<AgentBundle>;
 }
 
 export interface RunInput {
@@ -83,12 +86,14 @@ export class SetupService {
   readonly #contextMaxAgeMs: number;
   readonly #state = new Map<string, HostState>();
   readonly #setups = new Map<string, string>();
+  readonly #loadAgentBundle: (() => Promise<AgentBundle>) | undefined;
 
   constructor(options: SetupServiceOptions) {
     this.#hosts = options.hosts;
     this.#emitRaw = options.emit;
     this.#flushMs = options.outputFlushMs ?? 40;
     this.#contextMaxAgeMs = options.contextMaxAgeMs ?? 5 * 60_000;
+    this.#loadAgentBundle = options.loadAgentBundle;
   }
 
   recipes(): RecipeInfo[] {
@@ -235,6 +240,7 @@ export class SetupService {
         runtimes,
         params: params ?? state.lastParams ?? {},
         onCell: (runtime, method, cell) => this.#emit({ type: 'setup:verify-cell', hostId, verifyId, runtime, method, cell }),
+        ...(this.#loadAgentBundle ? { loadAgentBundle: this.#loadAgentBundle } : {}),
       });
       return { verifyId, host: transport.label, at: new Date().toISOString(), rows };
     } catch (err) {
