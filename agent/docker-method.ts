@@ -3,8 +3,9 @@ import path from 'node:path';
 import { resolveDockerOptions, type RuntimeSpec } from '../shared/model/plan.ts';
 import type { BundleInfo, ComponentVersion, EnvironmentInfo, RuntimeInvocation, WorkloadImageInfo } from '../shared/model/run-record.ts';
 import {
-  NOT_THERE, absoluteBinary, cgroupMode, emitBundle, failureText, hostBasics, measureLoop, prepareTimer, runtimeVersions, startSampler, type MethodRun,
+  NOT_THERE, absoluteBinary, emitBundle, failureText, measureLoop, prepareTimer, runtimeVersions, startSampler, type LoopHooks, type MethodRun,
 } from './ctr-method.ts';
+import { cgroupMode, hostBasics } from './host-environment.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
 import { recoverLeftoverEdit, registerRuntimes, type DaemonJsonContext, type DaemonJsonEdit, type RuntimeRegistration } from './daemon-json.ts';
 import { spawnTimed } from './spawn-timed.ts';
@@ -50,20 +51,11 @@ export async function runDocker(run: MethodRun): Promise<'completed' | 'aborted'
     const timer = prepareTimer(run);
     const prepared = await prepareDocker(run, bundle.info, { runArgs: ['run', '--rm'], timing: timer.description }, setup, held);
     if (!prepared) return 'aborted';
-    const { docker, options, runtimes, image } = prepared;
+    const { options } = prepared;
 
     // dockerd's containers live in containerd's "moby" namespace; containerd is the one dockerd names.
     sampler = startSampler(plan, emit, { containerdSocket: null, dockerSocket: options.host, shimNamespaces: ['moby'] });
-    return await measureLoop(run, scratchDir, {
-      timer,
-      command: (runtime, id) => [...docker, 'run', '--rm', '--runtime', runtimes.get(runtime.name)!.name, '--network', options.network, '--name', id, image.ref],
-      cleanup: async (_runtime, id) => {
-        const removed = await spawnTimed([...docker, 'rm', '--force', id], { timeoutMs: Math.min(plan.timeoutMs, 30_000), scratchDir });
-        if (removed.exitCode !== 0 && !NOT_THERE.test(removed.stderr)) {
-          emit({ type: 'log', level: 'warn', message: `cleanup of ${id} failed: ${failureText(removed, plan.timeoutMs) ?? ''}` });
-        }
-      },
-    });
+    return await measureLoop(run, scratchDir, { timer, ...dockerRunHooks(run, prepared, scratchDir) });
   } finally {
     await sampler?.stop();
     // Not given the abort signal: an aborted run must still give the user's file back.
@@ -72,10 +64,46 @@ export async function runDocker(run: MethodRun): Promise<'completed' | 'aborted'
   }
 }
 
+/** `docker run --rm` of each iteration, and the removal of a container an iteration left. */
+export function dockerRunHooks(run: MethodRun, prepared: PreparedDocker, scratchDir: string): Pick<LoopHooks, 'command' | 'cleanup'> {
+  const { plan, emit } = run;
+  const { docker, options, runtimes, image } = prepared;
+  return {
+    command: (runtime, id) => [...docker, 'run', '--rm', '--runtime', runtimes.get(runtime.name)!.name, '--network', options.network, '--name', id, image.ref],
+    cleanup: async (_runtime, id) => {
+      const removed = await spawnTimed([...docker, 'rm', '--force', id], { timeoutMs: Math.min(plan.timeoutMs, 30_000), scratchDir });
+      if (removed.exitCode !== 0 && !NOT_THERE.test(removed.stderr)) {
+        emit({ type: 'log', level: 'warn', message: `cleanup of ${id} failed: ${failureText(removed, plan.timeoutMs) ?? ''}` });
+      }
+    },
+  };
+}
+
+/** `docker -H HOST`: the prefix of every docker command of a run. */
+export function dockerCli(options: DockerOptions): string[] {
+  return ['docker', '-H', options.host];
+}
+
+/** What daemon.json edits of a run need: the file, the dockerd that reads it, how to apply a change. */
+export function daemonJsonContextOf(run: MethodRun, options: DockerOptions, apply: DaemonJsonContext['apply'], setup: { timeoutMs: number; scratchDir: string }): DaemonJsonContext {
+  return {
+    file: options.daemonJson,
+    runDir: run.runDir,
+    docker: dockerCli(options),
+    dockerHost: options.host,
+    apply,
+    scratchDir: setup.scratchDir,
+    timeoutMs: setup.timeoutMs,
+    log: (level, message) => run.emit({ type: 'log', level, message }),
+  };
+}
+
+type DockerOptions = ReturnType<typeof resolveDockerOptions>;
+
 export interface PreparedDocker {
   /** `docker -H HOST`: the prefix of every docker command of the run. */
   docker: string[];
-  options: ReturnType<typeof resolveDockerOptions>;
+  options: DockerOptions;
   /** Per runtime of the plan (by its name in the plan): its name in dockerd. */
   runtimes: Map<string, DockerRuntime>;
   image: WorkloadImageInfo;
@@ -95,17 +123,8 @@ export async function prepareDocker(
 ): Promise<PreparedDocker | null> {
   const { plan, signal, emit } = run;
   const options = resolveDockerOptions(plan);
-  const docker = ['docker', '-H', options.host];
-  const context: DaemonJsonContext = {
-    file: options.daemonJson,
-    runDir: run.runDir,
-    docker,
-    dockerHost: options.host,
-    apply: options.apply,
-    scratchDir: setup.scratchDir,
-    timeoutMs: setup.timeoutMs,
-    log: (level, message) => emit({ type: 'log', level, message }),
-  };
+  const docker = dockerCli(options);
+  const context = daemonJsonContextOf(run, options, options.apply, setup);
   // A journal left by a crashed run is settled first, whatever this run needs.
   await recoverLeftoverEdit(context);
   const version = await spawnTimed([...docker, 'version', '--format', '{{json .}}'], setup);

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Plan, RuntimeSpec } from '../shared/model/plan.ts';
-import type { AgentEvent, Sample } from '../shared/model/run-record.ts';
+import type { AgentEvent, EnvironmentInfo, Sample } from '../shared/model/run-record.ts';
+import { cgroupMode, hostBasics } from './host-environment.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
 import { preparePreciseTimer } from './precise-timer.ts';
@@ -45,6 +46,7 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
     );
     if (signal.aborted) return 'aborted';
     emit({ type: 'versions', versions });
+    emit({ type: 'environment', environment: ociDirectEnvironment(plan, bundle.info.path, timer.description) });
 
     const runtimes = new Map(plan.runtimes.map((r) => [r.name, r]));
     const slots = buildRunOrder({ ...plan, runtimes: plan.runtimes.map((r) => r.name) });
@@ -111,6 +113,33 @@ interface Measured {
   /** The workload's output as it reached the runtime's stdio (`run`); empty for create-start, whose container outlives the files. */
   stdout: string;
   stderr: string;
+}
+
+/** No daemon, no image: the host, the timer and exactly how each runtime binary is called. */
+function ociDirectEnvironment(plan: OciDirectRun['plan'], bundlePath: string, timing: string): EnvironmentInfo {
+  return {
+    method: 'oci-direct',
+    ...hostBasics(),
+    timing,
+    cgroup: { mode: cgroupMode(), driver: new Set(plan.runtimes.map(cgroupDriverOf)).size === 1 ? cgroupDriverOf(plan.runtimes[0]!) : 'mixed' },
+    components: [],
+    containerd: null,
+    docker: null,
+    image: null,
+    runtimes: plan.runtimes.map((r) => ({
+      runtime: r.name,
+      argv: r.lifecycle === 'run' ? command(r, 'run', '--bundle', bundlePath, '<id>') : command(r, 'create', '--bundle', bundlePath, '<id>'),
+      runtimeType: r.lifecycle === 'run' ? 'oci run' : 'oci create + start',
+      ociBinary: r.binary,
+      ociArgs: r.globalArgs,
+      cgroupDriver: cgroupDriverOf(r),
+    })),
+  };
+}
+
+/** runc-like runtimes use cgroupfs unless told --systemd-cgroup. */
+function cgroupDriverOf(runtime: RuntimeSpec): string {
+  return runtime.globalArgs.includes('--systemd-cgroup') ? 'systemd' : 'cgroupfs';
 }
 
 function command(runtime: RuntimeSpec, ...args: string[]): string[] {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import os from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStaticElf, prepareBundle } from '../agent/bundle.ts';
 import { containerId } from '../agent/oci-direct.ts';
@@ -80,6 +81,12 @@ describe('host agent, oci-direct, against the real runtimes of this host', () =>
     expect(versions.find((v) => v.runtime === 'runc')?.version).toMatch(/^runc version /);
     expect(versions.find((v) => v.runtime === 'runsc')?.version).toMatch(/^runsc version /);
     expect(versions.find((v) => v.runtime === 'crun')?.version).toMatch(/^crun version /);
+    // How each binary was called and on what host is recorded with the run.
+    const environment = only(events, 'environment').environment;
+    expect(environment).toMatchObject({ method: 'oci-direct', kernel: os.release(), containerd: null, docker: null });
+    expect(environment.cgroup.mode).not.toBe('unknown');
+    expect(environment.runtimes.map((r) => r.runtime)).toEqual(names);
+    expect(environment.runtimes.find((r) => r.runtime === 'runsc')?.argv).toEqual(expect.arrayContaining(['run', '--bundle', '<id>', ...RUNSC_ARGS]));
 
     const samples = samplesOf(events);
     expect(samples.map((s) => s.seq)).toEqual([...Array(21).keys()]);

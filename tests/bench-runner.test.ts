@@ -110,6 +110,9 @@ describe('benchmark runs over SSH', () => {
       expect(meta.versions.map((v) => v.runtime)).toEqual(['runc', 'runsc']);
       expect(meta.versions[0]?.version).toMatch(/runc version/);
       expect(meta.bundle?.digest).toMatch(/^[0-9a-f]{64}$/);
+      // The environment reached the live views as it was stored, not only through runs:get.
+      const extras = events.filter((e) => e.type === 'run:extras' && e.runId === runId);
+      expect(extras.some((e) => e.type === 'run:extras' && e.environment?.method === 'oci-direct')).toBe(true);
     } finally {
       await services.dispose();
     }

@@ -4,7 +4,7 @@ import type { LabEvent, RunPhase } from '../../shared/contract/ipc-contract.ts';
 import { LabError } from '../../shared/lab-error.ts';
 import { Plan } from '../../shared/model/plan.ts';
 import type { HostFacts } from '../../shared/model/host-facts.ts';
-import type { AgentEvent, DaemonUsageReading, MemoryStep, Sample } from '../../shared/model/run-record.ts';
+import type { AgentEvent, DaemonUsageReading, EnvironmentInfo, MemoryStep, Sample } from '../../shared/model/run-record.ts';
 import type { FinalRunStatus } from '../../shared/model/run.ts';
 import type { ResultsStore } from '../results/results-store.ts';
 import { inspectHost } from '../inspect/inspect-host.ts';
@@ -154,6 +154,7 @@ export class BenchRunner {
       const daemonUsage: DaemonUsageReading[] = [];
       const memorySteps: MemoryStep[] = [];
       let finished: Extract<AgentEvent, { type: 'finished' }> | undefined;
+      let environment: EnvironmentInfo | undefined;
       for (const event of batch.events) {
         if (event.type === 'sample') samples.push(event.sample);
         else if (event.type === 'daemon-usage') daemonUsage.push(...event.samples);
@@ -163,7 +164,10 @@ export class BenchRunner {
         }
         else if (event.type === 'bundle') this.store.setBundle(runId, event.bundle);
         else if (event.type === 'versions') this.store.setVersions(runId, event.versions);
-        else if (event.type === 'environment') this.store.setEnvironment(runId, event.environment);
+        else if (event.type === 'environment') {
+          this.store.setEnvironment(runId, event.environment);
+          environment = event.environment;
+        }
         else if (event.type === 'log') this.log(runId, event.level, event.message);
         else if (event.type === 'finished') finished = event;
       }
@@ -172,6 +176,9 @@ export class BenchRunner {
         offset = batch.offset;
         idlePolls = 0;
         if (samples.length > 0) this.emit({ type: 'run:samples', runId, samples });
+        if (daemonUsage.length > 0 || memorySteps.length > 0 || environment) {
+          this.emit({ type: 'run:extras', runId, daemonUsage, memorySteps, ...(environment ? { environment } : {}) });
+        }
       } else {
         idlePolls += 1;
       }

@@ -3,7 +3,7 @@ import { HostDraft, HostId, HostView } from '../model/host.ts';
 import { HostFacts } from '../model/host-facts.ts';
 import type { LabErrorShape } from '../lab-error.ts';
 import { Plan, RuntimeSpec } from '../model/plan.ts';
-import { Sample } from '../model/run-record.ts';
+import { DaemonUsageReading, EnvironmentInfo, MemoryStep, Sample } from '../model/run-record.ts';
 import { RunDetail, RunId, RunListItem } from '../model/run.ts';
 import { DoctorReportView, RecipeInfo, SetupId, SetupParams, SetupPlanView, SetupRecipeList, SetupRunEvent, VerifyReport } from '../model/setup.ts';
 
@@ -135,6 +135,14 @@ export const LabEvent = z.discriminatedUnion('type', [
   z.object({ type: z.literal('run:phase'), runId: RunId, phase: RunPhase, message: z.string().optional() }),
   /** Samples as they are stored, in seq order; the live chart appends them. */
   z.object({ type: z.literal('run:samples'), runId: RunId, samples: z.array(Sample) }),
+  /** Daemon CPU/RSS readings, memory steps and the environment as they are stored, for the live charts. */
+  z.object({
+    type: z.literal('run:extras'),
+    runId: RunId,
+    daemonUsage: z.array(DaemonUsageReading),
+    memorySteps: z.array(MemoryStep),
+    environment: EnvironmentInfo.optional(),
+  }),
   z.object({ type: z.literal('run:log'), runId: RunId, level: z.enum(['info', 'warn', 'error']), message: z.string() }),
   /** Setup progress: started, step started/output/finished/failed (with the recognised failure), auto-fix, finished, verify cells. */
   ...SetupRunEvent.options,
