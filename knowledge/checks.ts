@@ -27,6 +27,8 @@ export interface HostProbes {
   reachable: Readonly<Record<string, boolean>>;
   /** A sudo password is available for this session (kept in memory only). */
   sudoPassword: boolean;
+  /** Root could lower its oom_score_adj to -998, as containerd's CRI plugin does for every pod sandbox (null: not tried, no root). */
+  oomScoreAdjLowerable: boolean | null;
 }
 
 export interface CheckInput {
@@ -137,6 +139,25 @@ const CHECKS: Record<string, CheckDefinition> = {
       }
       if (mode === 'unknown') return { verdict: 'warn', reason: detail };
       return { verdict: 'ok', reason: detail };
+    },
+  },
+
+  'oom-score-adj': {
+    title: 'root can lower oom_score_adj (CRI pod sandboxes)',
+    evaluate({ probes }) {
+      if (probes.oomScoreAdjLowerable === true) return { verdict: 'ok', reason: 'root set oom_score_adj to -998, the value containerd\'s CRI plugin gives every pod sandbox' };
+      if (probes.oomScoreAdjLowerable === null) {
+        return {
+          verdict: 'warn',
+          reason: 'not tried: it needs root (give the sudo password or log in as root)',
+          fix: 'if every pod fails at RunPodSandbox, set criRestrictOomScoreAdj=true (the setup does it by itself when it recognises the error)',
+        };
+      }
+      return {
+        verdict: 'warn',
+        reason: 'root cannot lower oom_score_adj here (no CAP_SYS_RESOURCE: a container or an unprivileged VM), so a pod sandbox asking for -998 fails: runc with "can\'t get final child\'s PID from pipe: EOF", runsc with "setting oom_score_adj … permission denied"',
+        fix: 'restrict_oom_score_adj = true in containerd\'s CRI config: the containerd recipe sets it on this host (criRestrictOomScoreAdj=true)',
+      };
     },
   },
 

@@ -38,6 +38,8 @@ export const Param = z.strictObject({
   default: z.union([z.string(), z.array(z.string())]),
   /** Name of a chooser in knowledge/choices.ts that picks the default from the host's facts. */
   chooser: z.string().optional(),
+  /** The only values the parameter takes (one templated bare into TOML, say `true`/`false`). */
+  values: z.array(z.string()).min(1).optional(),
 });
 export type Param = z.infer<typeof Param>;
 
@@ -124,7 +126,7 @@ export const MethodSupport = z.strictObject({
   method: Method,
   /** Tools (shared/model/host-facts.ts ToolId) that must be installed for this method. */
   tools: z.array(z.string()).default([]),
-  /** Recipes that provide the method's plumbing (containerd, docker, crictl). */
+  /** Recipes that provide the method's plumbing (containerd, docker). */
   recipes: z.array(Id).default([]),
   /** Extra checks for this method only (KVM for Kata through ctr is the recipe's own). */
   checks: z.array(Id).default([]),
@@ -186,6 +188,8 @@ export const FailureSignature = z.strictObject({
   /** Only for steps of these recipes, or when these parameters have these values. */
   recipes: z.array(Id).optional(),
   params: z.record(z.string(), z.string()).optional(),
+  /** Only on hosts where this prerequisite check (knowledge/checks.ts) is not ok: for a text that has other causes too. */
+  hostCheck: Id.optional(),
   meaning: z.string().min(1),
   fix: z.string().min(1),
   /** Present only when the fix is safe to apply without asking. */

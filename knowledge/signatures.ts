@@ -128,6 +128,36 @@ const RAW: FailureSignature[] = [
     source: 'containerd CRI; kubernetes-sigs/cri-tools issue 441',
   },
   {
+    id: 'cri-oom-score-adj-runc',
+    // runc's own text names no cause (nsexec dies writing /proc/self/oom_score_adj), so it
+    // counts only in a pod sandbox, with the option off, on a host whose probe did not pass.
+    pattern: { regex: "RunPodSandbox: .*OCI runtime create failed: runc create failed: unable to start container process: can't get final child's PID from pipe: EOF" },
+    params: { criRestrictOomScoreAdj: 'false' },
+    hostCheck: 'oom-score-adj',
+    meaning: 'containerd\'s CRI plugin gives every pod sandbox oom_score_adj -998. Lowering a score needs CAP_SYS_RESOURCE, which this host lacks even as root (a container or an unprivileged VM): runc\'s init dies writing /proc/self/oom_score_adj and runc only sees its pipe close, so every RunPodSandbox fails.',
+    fix: 'Set restrict_oom_score_adj = true under [plugins."io.containerd.grpc.v1.cri"] in containerd\'s config.toml and restart containerd (the containerd recipe does it with criRestrictOomScoreAdj=true), or use a host where root has CAP_SYS_RESOURCE.',
+    autoFix: { description: 'set restrict_oom_score_adj = true in containerd\'s CRI config, restart containerd and retry', setParams: { criRestrictOomScoreAdj: 'true' } },
+    source: 'RunPodSandbox through Runtime Lab\'s CRI client, containerd 1.6.20 and runc 1.1.5 on this machine, without CAP_SYS_RESOURCE (seen)',
+  },
+  {
+    id: 'cri-oom-score-adj-runsc',
+    // runsc prints the -998 with %c: the value shows as a replacement character.
+    pattern: { regex: "setting oom_score_adj to '[^']*': write /proc/\\d+/oom_score_adj: permission denied" },
+    params: { criRestrictOomScoreAdj: 'false' },
+    meaning: 'containerd\'s CRI plugin gives every pod sandbox oom_score_adj -998, and root on this host may not lower a score (no CAP_SYS_RESOURCE: a container or an unprivileged VM), so runsc cannot start the sandbox.',
+    fix: 'Set restrict_oom_score_adj = true under [plugins."io.containerd.grpc.v1.cri"] in containerd\'s config.toml and restart containerd (the containerd recipe does it with criRestrictOomScoreAdj=true).',
+    autoFix: { description: 'set restrict_oom_score_adj = true in containerd\'s CRI config, restart containerd and retry', setParams: { criRestrictOomScoreAdj: 'true' } },
+    source: 'RunPodSandbox through Runtime Lab\'s CRI client, containerd 1.6.20 and runsc 2022-12-19 behind the runc shim on this machine (seen)',
+  },
+  {
+    id: 'runsc-cri-no-shim',
+    pattern: { regex: 'no runtime for "runsc" is configured|handler \\S+: runsc behind containerd\'s runc shim' },
+    recipes: ['runsc'],
+    meaning: 'runsc runs pods only through gVisor\'s own containerd-shim-runsc-v1, which Debian 12 does not ship, so the setup registers no CRI handler for runsc there. containerd\'s runc shim with runsc as BinaryName is no substitute: the pod sandbox starts, but every container that joins it reports the sandbox\'s pid, so the shim never sees it exit (it never reaches EXITED and StopPodSandbox hangs).',
+    fix: 'Install containerd-shim-runsc-v1 from gVisor\'s apt repository or release (https://gvisor.dev/docs/user_guide/containerd/quick_start/), add [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runsc] with runtime_type = "io.containerd.runsc.v1" and restart containerd (the runsc recipe does this on Ubuntu). On Debian 12 measure runsc through oci-direct, ctr or docker.',
+    source: 'Runtime Lab\'s CRI client with containerd 1.6.20 on this machine: no runsc handler (Debian), and runsc 2022-12-19 behind the runc shim (containers never exit) (seen)',
+  },
+  {
     id: 'crio-no-cni-config',
     pattern: { text: 'No CNI configuration file in /etc/cni/net.d/' },
     meaning: 'cri-o found no CNI network configuration.',

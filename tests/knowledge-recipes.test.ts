@@ -10,6 +10,12 @@ import { DaemonAction } from '../knowledge/schema.ts';
 import { daemonArgv } from '../services/setup/daemon-commands.ts';
 import { backupFileArgv, readFileArgv, restoreArgv, writeFileArgv } from '../services/setup/file-ops.ts';
 import { placeholders, renderScript, type Params } from '../services/setup/template.ts';
+import { runCheck } from '../knowledge/checks.ts';
+import { buildReport } from '../services/setup/doctor.ts';
+import type { HostContext } from '../services/setup/host-context.ts';
+import { planSetup, type SetupPlan } from '../services/setup/plan.ts';
+import type { ToolId } from '../shared/model/host-facts.ts';
+import { hostFacts } from './lab/host-facts-fixture.ts';
 
 // Static checks of every recipe, including those that cannot run on this machine (Kata,
 // Firecracker, Nabla, cri-o, crictl, youki): every script parses with bash -n and dash -n
@@ -236,4 +242,70 @@ describe('Nabla patches', () => {
       execFileSync('patch', ['-p1', '--dry-run', '--fuzz=0', '-i', new URL(name, dir).pathname], { cwd: tree, encoding: 'utf8' });
     });
   }
+});
+
+describe('containerd: restrict_oom_score_adj from the host probe', () => {
+  const context = (oomScoreAdjLowerable: boolean | null): HostContext => ({
+    facts: hostFacts(),
+    probes: { systemd: false, unifiedControllers: null, reachable: {}, sudoPassword: false, oomScoreAdjLowerable },
+    home: '/root',
+    init: 'other',
+    privilege: { mode: 'root' },
+  });
+  const configOf = (plan: SetupPlan) => {
+    const edit = plan.steps.find((s) => s.key === 'containerd/config')!.edits[0]!.edit;
+    return edit.kind === 'managed-block' ? edit.content : '';
+  };
+
+  it('is chosen true only where root cannot lower oom_score_adj, and renders both ways', () => {
+    const refused = planSetup(context(false), { recipes: ['containerd'] });
+    expect(refused.params.criRestrictOomScoreAdj).toBe('true');
+    expect(refused.paramNotes.criRestrictOomScoreAdj).toMatch(/cannot lower oom_score_adj/);
+    expect(configOf(refused)).toContain('  restrict_oom_score_adj = true\n');
+    for (const probed of [true, null]) {
+      const plan = planSetup(context(probed), { recipes: ['containerd'] });
+      expect(plan.params.criRestrictOomScoreAdj).toBe('false');
+      expect(configOf(plan)).toContain('  restrict_oom_score_adj = false\n');
+    }
+    expect(configOf(planSetup(context(true), { recipes: ['containerd'], params: { criRestrictOomScoreAdj: 'true' } }))).toContain('restrict_oom_score_adj = true');
+    expect(() => planSetup(context(true), { recipes: ['containerd'], params: { criRestrictOomScoreAdj: 'yes' } })).toThrow(/takes false or true/);
+  });
+
+  it('both renderings are configs containerd itself loads, with the option as written', () => {
+    for (const value of ['true', 'false']) {
+      const file = join(work, `containerd-${value}.toml`);
+      writeFileSync(file, configOf(planSetup(context(true), { recipes: ['containerd'], params: { criRestrictOomScoreAdj: value } })));
+      const dump = execFileSync('containerd', ['--config', file, 'config', 'dump'], { encoding: 'utf8', timeout: 60_000 });
+      expect(dump).toContain(`restrict_oom_score_adj = ${value}`);
+    }
+  });
+
+  it('the check explains the trap; the doctor lists it among the host checks', () => {
+    expect(runCheck('oom-score-adj', { facts: hostFacts(), probes: context(true).probes })).toMatchObject({ verdict: 'ok' });
+    const refused = runCheck('oom-score-adj', { facts: hostFacts(), probes: context(false).probes });
+    expect(refused).toMatchObject({ verdict: 'warn' });
+    expect(refused.reason).toContain("can't get final child's PID from pipe: EOF");
+    expect(refused.fix).toContain('restrict_oom_score_adj = true');
+    expect(buildReport('lab', context(false)).checks.map((c) => c.id)).toContain('oom-score-adj');
+  });
+});
+
+describe('method cri', () => {
+  it('needs containerd and ctr (Runtime Lab\'s own CRI client), never crictl', () => {
+    const cri = RECIPES.flatMap((r) => r.methods.filter((m) => m.method === 'cri' && !m.unsupported).map((m) => ({ id: r.id, ...m })));
+    expect(cri.map((m) => m.id).sort()).toEqual(['crun', 'kata-fc', 'kata-qemu', 'runc', 'runsc', 'youki']);
+    for (const m of cri) {
+      expect(m.tools, m.id).toEqual(['containerd', 'ctr']);
+      expect(m.recipes, m.id).toContain('containerd');
+      expect(m.recipes, m.id).not.toContain('crictl');
+    }
+  });
+
+  it('the doctor names containerd\'s setup when ctr is missing', () => {
+    const tool = (id: ToolId, found: boolean) => ({ id, found, path: found ? `/usr/bin/${id}` : null, version: found ? '1' : null, error: null });
+    const facts = hostFacts({ tools: [tool('runc', true), tool('containerd', true), tool('ctr', false)] });
+    const probes = { systemd: false, unifiedControllers: null, reachable: {}, sudoPassword: false, oomScoreAdjLowerable: true };
+    const runc = buildReport('lab', { facts, probes, home: '/root', init: 'other', privilege: { mode: 'root' } }).matrix.find((r) => r.runtime === 'runc')!;
+    expect(runc.cells.cri).toEqual({ status: 'fails', reason: 'ctr is not installed: runtime-lab setup TARGET --runtime containerd' });
+  });
 });

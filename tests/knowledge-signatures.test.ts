@@ -77,6 +77,32 @@ const CASES: Record<string, Case> = {
     real: 'rpc error: code = Unknown desc = failed to setup network for sandbox: cni plugin not initialized\n',
     nearMisses: ['cni plugin initialized', 'NetworkReady true'],
   },
+  // The next three: RunPodSandbox errors as Runtime Lab's CRI client records them, from a real
+  // containerd 1.6.20 without restrict_oom_score_adj on this machine (no CAP_SYS_RESOURCE).
+  'cri-oom-score-adj-runc': {
+    real: "RunPodSandbox: failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: can't get final child's PID from pipe: EOF: unknown\n",
+    nearMisses: [
+      // The same runc text outside a pod sandbox (ctr, a direct run) has other causes.
+      "ctr: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: can't get final child's PID from pipe: EOF: unknown",
+      'RunPodSandbox: failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: unexpected EOF: unknown',
+      'RunPodSandbox: rpc error: code = Unavailable desc = error reading from server: EOF',
+    ],
+  },
+  'cri-oom-score-adj-runsc': {
+    real: 'RunPodSandbox: failed to start sandbox container task "10653f250b8f45ee162a8dc0dd400e6b010bb44d03c8d5561ea1286b58058512": OCI runtime start failed: starting container: setting oom_score_adj to \'\ufffd\': write /proc/765/oom_score_adj: permission denied: unknown\n',
+    nearMisses: [
+      "setting oom_score_adj to '\ufffd': write /proc/765/oom_score_adj: no such process",
+      'open /proc/765/oom_score_adj: permission denied',
+    ],
+  },
+  'runsc-cri-no-shim': {
+    real: 'warn: runsc: runtime handler "runsc" is not configured at /run/containerd/containerd.sock (configured handlers: runc): its iterations will fail\n' +
+      'RunPodSandbox: failed to get sandbox runtime: no runtime for "runsc" is configured (runtime handler "runsc" is not configured; configured handlers: runc)\n',
+    nearMisses: [
+      'RunPodSandbox: failed to get sandbox runtime: no runtime for "kata" is configured',
+      'runtime handler "runsc" is not configured at /run/containerd/containerd.sock',
+    ],
+  },
   'crio-no-cni-config': {
     real: 'level=error msg="Error validating CNI config file /etc/cni/net.d/: No CNI configuration file in /etc/cni/net.d/. Has your network provider started?"\n',
     nearMisses: ['Found CNI network crio (type=bridge) at /etc/cni/net.d/'],
@@ -146,6 +172,22 @@ describe('failure signatures', () => {
     const text = CASES['runsc-network-root-netns']!.real;
     expect(diagnose({ output: text, timedOut: false }, 'runsc', [], {})?.signature.id).toBe('runsc-network-root-netns');
     expect(diagnose({ output: text, timedOut: false }, 'runc', [], {})).toBeNull();
+  });
+
+  it('runc\'s pod-sandbox EOF counts as the oom_score_adj trap only with the option off, on a host whose probe did not pass', () => {
+    const text = CASES['cri-oom-score-adj-runc']!.real;
+    const off = { criRestrictOomScoreAdj: 'false' };
+    const refused = () => 'warn' as const;
+    expect(diagnose({ output: text, timedOut: false }, 'runc', [], off, refused)?.signature).toMatchObject({
+      id: 'cri-oom-score-adj-runc', autoFix: { setParams: { criRestrictOomScoreAdj: 'true' } },
+    });
+    expect(diagnose({ output: text, timedOut: false }, 'runc', [], off, () => 'ok')).toBeNull();
+    expect(diagnose({ output: text, timedOut: false }, 'runc', [], off)).toBeNull();
+    expect(diagnose({ output: text, timedOut: false }, 'runc', [], { criRestrictOomScoreAdj: 'true' }, refused)).toBeNull();
+    // runsc names the file itself: no host check needed, only the option off.
+    const runsc = CASES['cri-oom-score-adj-runsc']!.real;
+    expect(diagnose({ output: runsc, timedOut: false }, 'runsc', [], off)?.signature.id).toBe('cri-oom-score-adj-runsc');
+    expect(diagnose({ output: runsc, timedOut: false }, 'runsc', [], { criRestrictOomScoreAdj: 'true' })).toBeNull();
   });
 
   it('auto-fixes only change parameters some recipe declares', () => {

@@ -12,6 +12,7 @@ import { controlDaemon, restoreConfigs } from '../services/setup/maintenance.ts'
 import { planSetup, type PlanOptions } from '../services/setup/plan.ts';
 import { formatPlan } from '../services/setup/format-plan.ts';
 import { runSetup, type SetupEvent, type SetupResult } from '../services/setup/run-setup.ts';
+import { verifyRuntimes } from '../services/setup/verify.ts';
 import { startSshd, type TestSshd } from './lab/sshd.ts';
 import { labParams } from './lab/setup-params.ts';
 
@@ -127,6 +128,29 @@ describe('setup on this machine through the local transport', () => {
     for (const step of plan.steps.filter((s) => s.skip === null)) for (const c of step.apply) expect(dryRun).toContain(c.display.split('\n')[0]);
   }, 300_000);
 
+  it('containerd\'s restrict_oom_score_adj follows the probe; with it off, verify recognises the pod failure, fixes it and retries', async () => {
+    // The probe tries -998 as root: it works exactly when root holds CAP_SYS_RESOURCE.
+    const lowerable = context.probes.oomScoreAdjLowerable;
+    expect(lowerable).toBe(hasCapability(CAP_SYS_RESOURCE));
+    expect(first.params.criRestrictOomScoreAdj).toBe(lowerable ? 'false' : 'true');
+    expect(readFileSync(PARAMS.containerdConfig as string, 'utf8')).toContain(`restrict_oom_score_adj = ${lowerable ? 'false' : 'true'}`);
+    const [chosen] = await verifyRuntimes(local, context, { runtimes: ['runc'], params: PARAMS });
+    expect(chosen!.cells.cri).toMatchObject({ status: 'works', autoFixed: null });
+    if (lowerable) return;
+
+    // Off by hand: pods ask for -998 again and RunPodSandbox fails in runc.
+    const off = { ...PARAMS, criRestrictOomScoreAdj: 'false' };
+    const rewritten = await runSetup(local, context, { recipes: ['containerd'], params: off }, { fresh: true });
+    expect(rewritten.status).toBe('complete');
+    expect(outcomes(rewritten)['containerd/config']).toBe('applied');
+    expect(readFileSync(PARAMS.containerdConfig as string, 'utf8')).toContain('restrict_oom_score_adj = false');
+    const [fixed] = await verifyRuntimes(local, context, { runtimes: ['runc'], params: off });
+    const cri = fixed!.cells.cri;
+    expect(cri).toMatchObject({ status: 'works', autoFixed: 'set restrict_oom_score_adj = true in containerd\'s CRI config, restart containerd and retry' });
+    expect(cri.reason).toMatch(/handler "runc" printed "Hello" \(RunPodSandbox \d+ ms, .*\), after the auto-fix: set restrict_oom_score_adj/);
+    expect(readFileSync(PARAMS.containerdConfig as string, 'utf8')).toContain('restrict_oom_score_adj = true');
+  }, 600_000);
+
   it('crun fails on this hybrid-cgroup host and the failure is recognised and explained', async () => {
     const events: SetupEvent[] = [];
     const result = await runSetup(local, context, { recipes: ['crun'], params: PARAMS }, { onEvent: collect(events), fresh: true });
@@ -219,3 +243,11 @@ describe('restore', () => {
     expect(await restoreConfigs(local, context, String(PARAMS.labDir))).toEqual([]);
   });
 });
+
+const CAP_SYS_RESOURCE = 24;
+
+/** Whether this process (root here) holds a capability, from CapEff in /proc/self/status. */
+function hasCapability(bit: number): boolean {
+  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
+  return ((BigInt(`0x${hex}`) >> BigInt(bit)) & 1n) === 1n;
+}

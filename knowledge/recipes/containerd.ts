@@ -1,14 +1,22 @@
 import type { Recipe } from '../schema.ts';
 import { aptInstall, haveCommands } from './apt.ts';
 
-// containerd with its CRI plugin: the daemon behind ctr and crictl. The recipe owns
+// containerd with its CRI plugin: the daemon behind ctr and every CRI client (Runtime Lab's own, crictl). The recipe owns
 // config.toml (the distribution's original stays in the backup): TOML tables cannot be
 // declared twice, so runtime recipes append their own runtime tables as separate blocks.
+//
+// restrict_oom_score_adj: the CRI plugin gives every pod sandbox oom_score_adj -998. Lowering
+// a score needs CAP_SYS_RESOURCE, which a host inside a container or an unprivileged VM lacks
+// even as root: then every RunPodSandbox fails (runc: "can't get final child's PID from pipe:
+// EOF", runsc: "setting oom_score_adj … permission denied"). With the option containerd never
+// asks for a score below its own. The chooser sets it from the oom-score-adj probe; the
+// cri-oom-score-adj-* signatures set it when the probe could not run.
 
 const CONFIG = `version = 2
 
 [plugins."io.containerd.grpc.v1.cri"]
   sandbox_image = "{{sandboxImage}}"
+  restrict_oom_score_adj = {{criRestrictOomScoreAdj}}
 
 [plugins."io.containerd.grpc.v1.cri".cni]
   bin_dir = "{{cniBinDir}}"
@@ -34,7 +42,7 @@ const CNI = {
 export const containerd: Recipe = {
   id: 'containerd',
   title: 'containerd (ctr and CRI)',
-  version: '1.0.0',
+  version: '1.1.0',
   kind: 'component',
   tool: 'containerd',
   appliesTo: [{ distro: 'debian', versions: ['11', '12'] }, { distro: 'ubuntu', versions: ['20.04', '22.04', '24.04'] }],
@@ -46,11 +54,18 @@ export const containerd: Recipe = {
     { name: 'containerdAddress', description: 'containerd socket (--address)', default: '/run/containerd/containerd.sock' },
     { name: 'containerdSnapshotter', description: 'CRI snapshotter: overlayfs, native, or devmapper (Kata with Firecracker)', default: 'overlayfs' },
     { name: 'sandboxImage', description: 'pod sandbox ("pause") image; offline hosts import it and name it here', default: 'registry.k8s.io/pause:3.6' },
+    {
+      name: 'criRestrictOomScoreAdj',
+      description: 'CRI restrict_oom_score_adj: true keeps pods from asking for a lower oom_score_adj than containerd\'s own (needed where root cannot lower it)',
+      default: 'false',
+      chooser: 'criRestrictOomScoreAdj',
+      values: ['false', 'true'],
+    },
     { name: 'criPodNetwork', description: 'pod network for CRI: cni (bridge config + plugins) or host (pods on the host network only)', default: 'cni' },
     { name: 'cniConfDir', description: 'CNI configuration folder', default: '/etc/cni/net.d' },
     { name: 'cniBinDir', description: 'CNI plugins folder (Debian\'s containernetworking-plugins)', default: '/usr/lib/cni' },
   ],
-  prerequisites: [{ id: 'distro' }, { id: 'sudo' }, { id: 'disk-free', args: { gib: 2 } }],
+  prerequisites: [{ id: 'distro' }, { id: 'sudo' }, { id: 'disk-free', args: { gib: 2 } }, { id: 'oom-score-adj', required: false }],
   daemons: [{
     id: 'containerd',
     systemdUnit: 'containerd',
@@ -86,8 +101,8 @@ export const containerd: Recipe = {
     },
     {
       id: 'config',
-      title: 'Write containerd\'s config.toml (CRI: sandbox image, CNI, runc)',
-      why: 'Names the pause image (offline hosts must import it), the CNI folders and the snapshotter; runtime recipes add their own tables after this block.',
+      title: 'Write containerd\'s config.toml (CRI: sandbox image, oom_score_adj, CNI, runc)',
+      why: 'Names the pause image (offline hosts must import it), whether pods may ask for a lower oom_score_adj than containerd\'s, the CNI folders and the snapshotter; runtime recipes add their own tables after this block.',
       edits: [{ kind: 'managed-block', path: '{{containerdConfig}}', marker: 'containerd', content: CONFIG, exclusive: true }],
       afterChange: [{ daemon: 'containerd', action: 'restart' }],
       needsRoot: true,
@@ -124,6 +139,6 @@ ctr --address "$containerdAddress" --namespace runtime-lab run --rm --fifo-dir "
       expectOutput: 'Hello',
     },
   ],
-  signatures: ['containerd-devmapper-error', 'cni-not-initialized', 'ctr-task-stuck-created'],
+  signatures: ['containerd-devmapper-error', 'cni-not-initialized', 'ctr-task-stuck-created', 'cri-oom-score-adj-runc', 'cri-oom-score-adj-runsc'],
   status: { ran: true },
 };

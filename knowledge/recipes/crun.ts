@@ -58,7 +58,7 @@ export const crun: Recipe = {
     { method: 'oci-direct' },
     { method: 'ctr', tools: ['ctr'], recipes: ['containerd'] },
     { method: 'docker', tools: ['docker'], recipes: ['docker'] },
-    { method: 'cri', tools: ['crictl'], recipes: ['containerd', 'crictl'] },
+    { method: 'cri', tools: ['containerd', 'ctr'], recipes: ['containerd'] },
   ],
   status: { ran: true },
 };

@@ -60,7 +60,7 @@ echo "host kernel $host, guest kernel $guest"
     { method: 'oci-direct', unsupported: 'Firecracker cannot boot from a bundle\'s directory rootfs (no virtio-fs): only through containerd with devmapper' },
     { method: 'ctr', tools: ['ctr'], recipes: ['containerd', 'containerd-devmapper'] },
     { method: 'docker', unsupported: 'needed Docker\'s devicemapper storage driver (Docker 18.06 with Kata 1.x, the docker-18.06 recipe); removed in Engine 25' },
-    { method: 'cri', tools: ['crictl'], recipes: ['containerd', 'containerd-devmapper', 'crictl'] },
+    { method: 'cri', tools: ['containerd', 'ctr'], recipes: ['containerd', 'containerd-devmapper'] },
   ],
   status: { ran: false, why: 'needs Kata (not in Debian 12, download needs the internet), vhost_vsock (missing on this machine) and a devmapper thin pool.' },
 };

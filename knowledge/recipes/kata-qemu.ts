@@ -103,7 +103,7 @@ echo "host kernel $host, guest kernel $guest"
     { method: 'oci-direct', note: 'kata-runtime run on the bundle' },
     { method: 'ctr', tools: ['ctr'], recipes: ['containerd'] },
     { method: 'docker', tools: ['docker'], recipes: ['docker'], note: 'Docker 23+ runs shim v2 runtimes by name: --runtime io.containerd.kata.v2' },
-    { method: 'cri', tools: ['crictl'], recipes: ['containerd', 'crictl'] },
+    { method: 'cri', tools: ['containerd', 'ctr'], recipes: ['containerd'] },
   ],
   status: { ran: false, why: 'Kata is not packaged by Debian 12, the release tarball needs the internet, and this machine has no /dev/vhost-vsock (modprobe vhost_vsock fails here).' },
 };

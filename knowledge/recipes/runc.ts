@@ -30,7 +30,7 @@ export const runc: Recipe = {
     { method: 'oci-direct' },
     { method: 'ctr', tools: ['ctr'], recipes: ['containerd'] },
     { method: 'docker', tools: ['docker'], recipes: ['docker'] },
-    { method: 'cri', tools: ['crictl'], recipes: ['containerd', 'crictl'] },
+    { method: 'cri', tools: ['containerd', 'ctr'], recipes: ['containerd'] },
   ],
   status: { ran: true },
 };

@@ -73,7 +73,11 @@ apt-get update -q`,
     {
       id: 'cri-runtime',
       title: 'Register runsc with containerd\'s CRI plugin',
-      why: 'CRI clients (crictl, kubelet) pick runsc by handler name; it needs gVisor\'s containerd-shim-runsc-v1, which Debian does not ship.',
+      // Not on Debian 12: behind containerd's runc shim (runtime_type io.containerd.runc.v2,
+      // BinaryName = a runsc wrapper) a pod sandbox starts, but every container that joins it
+      // reports the sandbox's pid, so the shim never sees it exit: it never reaches EXITED and
+      // StopPodSandbox hangs (seen on this machine). Only gVisor's own shim works for CRI.
+      why: 'CRI clients (Runtime Lab\'s, kubelet) pick runsc by handler name; it needs gVisor\'s containerd-shim-runsc-v1 (containerd\'s runc shim never sees a gVisor pod\'s containers exit), which Debian 12 does not ship.',
       when: { planIncludes: ['containerd'], distros: ['ubuntu'] },
       edits: [{
         kind: 'managed-block',
@@ -104,12 +108,17 @@ apt-get update -q`,
     ctrRun('runsc', '--runc-binary "$runscCtrWrapper"', KILL_STUCK_TASK),
     dockerRun('runsc'),
   ],
-  signatures: ['runsc-network-root-netns', 'runsc-network-malformed-route', 'runsc-kvm-platform-hang', 'ctr-task-stuck-created'],
+  signatures: ['runsc-network-root-netns', 'runsc-network-malformed-route', 'runsc-kvm-platform-hang', 'ctr-task-stuck-created', 'runsc-cri-no-shim', 'cri-oom-score-adj-runsc'],
   methods: [
     { method: 'oci-direct' },
     { method: 'ctr', tools: ['ctr'], recipes: ['containerd'], note: 'through ctr --runc-binary and a wrapper carrying --network/--platform' },
     { method: 'docker', tools: ['docker'], recipes: ['docker'] },
-    { method: 'cri', tools: ['crictl'], recipes: ['containerd', 'crictl'], note: 'needs containerd-shim-runsc-v1 (gVisor\'s repository; not in Debian)' },
+    {
+      method: 'cri',
+      tools: ['containerd', 'ctr'],
+      recipes: ['containerd'],
+      note: 'needs gVisor\'s containerd-shim-runsc-v1 (gVisor\'s repository; not in Debian 12: containerd\'s runc shim with runsc as BinaryName never sees a pod\'s containers exit)',
+    },
   ],
   status: { ran: true },
 };

@@ -44,7 +44,7 @@ install -m 0755 "$(find "$tmp" -type f -name youki | head -n 1)" "$youkiPath"`,
     { method: 'oci-direct' },
     { method: 'ctr', tools: ['ctr'], recipes: ['containerd'] },
     { method: 'docker', tools: ['docker'], recipes: ['docker'], note: 'register "youki" in daemon.json like crun' },
-    { method: 'cri', tools: ['crictl'], recipes: ['containerd', 'crictl'] },
+    { method: 'cri', tools: ['containerd', 'ctr'], recipes: ['containerd'] },
   ],
   status: { ran: false, why: 'youki is not packaged by Debian 12 and release downloads need the internet; the test machines also lack systemd as PID 1.' },
 };

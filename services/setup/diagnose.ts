@@ -1,3 +1,4 @@
+import type { Verdict } from '../../knowledge/checks.ts';
 import { SIGNATURES } from '../../knowledge/signatures.ts';
 import type { ParsedSignature } from '../../knowledge/schema.ts';
 import type { Params } from './template.ts';
@@ -19,12 +20,19 @@ export interface FailedOutput {
   timedOut: boolean;
 }
 
-export function diagnose(failed: FailedOutput, recipeId: string, recipeSignatures: readonly string[], params: Params): Diagnosis | null {
+/** A prerequisite check's verdict on the host the output came from. */
+export type HostCheck = (checkId: string) => Verdict;
+
+/** Without `hostCheck`, a signature that needs a host check's verdict never matches. */
+export function diagnose(
+  failed: FailedOutput, recipeId: string, recipeSignatures: readonly string[], params: Params, hostCheck?: HostCheck,
+): Diagnosis | null {
   const own = SIGNATURES.filter((s) => recipeSignatures.includes(s.id));
   const others = SIGNATURES.filter((s) => !recipeSignatures.includes(s.id));
   for (const signature of [...own, ...others]) {
     if (signature.recipes && !signature.recipes.includes(recipeId)) continue;
     if (Object.entries(signature.params ?? {}).some(([name, value]) => params[name] !== value)) continue;
+    if (signature.hostCheck && (!hostCheck || hostCheck(signature.hostCheck) === 'ok')) continue;
     const found = matchSignature(signature, failed);
     if (found) return { signature, ...found };
   }

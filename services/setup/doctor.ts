@@ -24,7 +24,7 @@ export interface DoctorReport {
   matrix: Array<{ runtime: string; title: string; cells: Record<Method, MatrixCell> }>;
 }
 
-const HOST_CHECKS = ['sudo', 'kvm', 'vhost-vsock', 'cgroup-crun', 'systemd-init', 'node-for-agent'];
+const HOST_CHECKS = ['sudo', 'kvm', 'vhost-vsock', 'cgroup-crun', 'oom-score-adj', 'systemd-init', 'node-for-agent'];
 
 export interface DoctorOptions {
   sudoPassword?: string;
@@ -65,7 +65,8 @@ export function buildReport(host: string, context: HostContext): DoctorReport {
       }
       const missingTool = support.tools.find((tool) => !installed(tool));
       if (missingTool) {
-        const provider = RECIPES.find((r) => r.tool === missingTool || (support.recipes.includes(r.id) && r.tool === undefined));
+        // The recipe whose tool it is, else the method's plumbing (containerd installs ctr).
+        const provider = RECIPES.find((r) => r.tool === missingTool) ?? RECIPES.find((r) => support.recipes.includes(r.id));
         return [method, { status: 'fails', reason: `${missingTool} is not installed${provider ? `: runtime-lab setup TARGET --runtime ${provider.id}` : ''}` }];
       }
       const checks = [...own, ...support.checks.map((id) => runCheck(id, { facts, probes, recipe }))]

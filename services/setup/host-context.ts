@@ -4,11 +4,12 @@ import { LabError } from '../../shared/lab-error.ts';
 import { inspectHost } from '../inspect/inspect-host.ts';
 import type { Transport } from '../transport/transport.ts';
 import type { InitSystem } from './daemon-commands.ts';
-import { choosePrivilege, type Privilege } from './privilege.ts';
+import { choosePrivilege, withPrivilege, type Privilege } from './privilege.ts';
 
 // Everything the planner and the doctor need to know about a host: the inspection's
 // facts plus a few probes of their own (home folder, init system, the cgroup2 mount's
-// controllers, reachability of download hosts) in one more round trip.
+// controllers, reachability of download hosts) in one more round trip, and, when root is at
+// hand, whether root may lower oom_score_adj (containerd's CRI plugin asks for -998).
 
 export interface HostContext {
   facts: HostFacts;
@@ -44,6 +45,9 @@ done
 wait
 `;
 
+// A subshell tries the CRI plugin's -998 on itself: the login shell's score is left alone.
+const OOM_SCORE_ADJ_SCRIPT = 'if (echo -998 > /proc/self/oom_score_adj) 2>/dev/null; then echo lowered; else echo refused; fi';
+
 export async function probeHost(transport: Transport, options: ProbeOptions = {}): Promise<HostContext> {
   const facts = await inspectHost(transport);
   const result = await transport.exec(['sh', '-c', PROBE_SCRIPT, 'sh', ...(options.downloadHosts ?? [])], { timeoutMs: 30_000 });
@@ -58,16 +62,27 @@ export async function probeHost(transport: Transport, options: ProbeOptions = {}
   const home = fields.get('home');
   if (!home) throw new LabError('command-failed', `Could not read the home folder of the login user on ${transport.label}.`);
   const systemd = fields.get('pid1') === 'systemd';
+  const privilege = choosePrivilege(facts.user.uid, facts.user.passwordlessSudo, options.sudoPassword);
   return {
     facts,
     home,
     init: systemd ? 'systemd' : 'other',
-    privilege: choosePrivilege(facts.user.uid, facts.user.passwordlessSudo, options.sudoPassword),
+    privilege,
     probes: {
       systemd,
       unifiedControllers: fields.get('unified') || null,
       reachable,
       sudoPassword: options.sudoPassword !== undefined,
+      oomScoreAdjLowerable: await probeOomScoreAdj(transport, privilege),
     },
   };
+}
+
+/** Whether root may lower its oom_score_adj to -998; null without root (or when sudo refused). */
+async function probeOomScoreAdj(transport: Transport, privilege: Privilege): Promise<boolean | null> {
+  if (privilege.mode === 'none') return null;
+  const command = withPrivilege(['sh', '-c', OOM_SCORE_ADJ_SCRIPT], true, privilege);
+  const result = await transport.exec(command.argv, { timeoutMs: 30_000, ...(command.stdinPrefix !== undefined ? { stdin: command.stdinPrefix } : {}) });
+  const answer = result.exitCode === 0 ? result.stdout.trim() : '';
+  return answer === 'lowered' ? true : answer === 'refused' ? false : null;
 }

@@ -139,7 +139,7 @@ function orderRecipes(ids: readonly string[]): ParsedRecipe[] {
 }
 
 function resolveParams(recipes: ParsedRecipe[], context: HostContext, overrides: Readonly<Record<string, ParamValue>>) {
-  const { facts } = context;
+  const { facts, probes } = context;
   const params: Record<string, ParamValue> = {
     // First, since other defaults are built from it.
     labDir: overrides.labDir ?? `${context.home}/.runtime-lab`,
@@ -150,7 +150,7 @@ function resolveParams(recipes: ParsedRecipe[], context: HostContext, overrides:
   const notes: Record<string, string> = {};
   for (const param of recipes.flatMap((r) => r.params)) {
     if (param.chooser) {
-      const choice = choose(param.chooser, facts);
+      const choice = choose(param.chooser, facts, probes);
       params[param.name] = choice.value;
       notes[param.name] = choice.reason;
     } else {
@@ -171,6 +171,12 @@ function resolveParams(recipes: ParsedRecipe[], context: HostContext, overrides:
     delete notes[name];
   }
   for (const [name, value] of Object.entries(params)) validateParamValue(name, value);
+  for (const param of recipes.flatMap((r) => r.params)) {
+    const value = params[param.name];
+    if (param.values && (typeof value !== 'string' || !param.values.includes(value))) {
+      throw new LabError('invalid-input', `Parameter ${param.name} takes ${param.values.join(' or ')}, not "${String(value)}".`);
+    }
+  }
   return { params, notes };
 }
 
@@ -214,6 +220,14 @@ function planEdit(edit: Edit, backup: boolean, needsRoot: boolean, labDir: strin
 
 /** The first step that renders differently in two plans of the same recipes (-1: none): where an auto-fix that changed parameters starts again. */
 export function firstChangedStep(before: SetupPlan, after: SetupPlan): number {
-  const fingerprint = (s: PlannedStep | undefined) => JSON.stringify(s && [s.skip, s.check, s.apply, s.edits, s.afterChange]);
   return after.steps.findIndex((s, i) => fingerprint(s) !== fingerprint(before.steps[i]));
+}
+
+/** The steps (not verification steps) that render differently in two plans of the same recipes: what a parameter change must apply again. */
+export function changedSetupSteps(before: SetupPlan, after: SetupPlan): PlannedStep[] {
+  return after.steps.filter((s, i) => s.phase === 'step' && fingerprint(s) !== fingerprint(before.steps[i]));
+}
+
+function fingerprint(step: PlannedStep | undefined): string {
+  return JSON.stringify(step && [step.skip, step.check, step.apply, step.edits, step.afterChange]);
 }

@@ -1,3 +1,4 @@
+import { runCheck } from '../../knowledge/checks.ts';
 import { LabError } from '../../shared/lab-error.ts';
 import type { Transport } from '../transport/transport.ts';
 import { diagnose, type Diagnosis } from './diagnose.ts';
@@ -123,7 +124,8 @@ export async function runSetup(transport: Transport, context: HostContext, planO
     }
 
     const recipe = plan.recipes.find((r) => r.id === step.recipeId)!;
-    const diagnosis = diagnose({ output: run.output, timedOut: run.timedOut }, recipe.id, recipe.signatures, plan.params);
+    const hostCheck = (id: string) => runCheck(id, { facts: context.facts, probes: context.probes }).verdict;
+    const diagnosis = diagnose({ output: run.output, timedOut: run.timedOut }, recipe.id, recipe.signatures, plan.params, hostCheck);
     emit({ type: 'diagnosis', key: step.key, diagnosis });
     const fix = diagnosis?.signature.autoFix;
     if (diagnosis && fix && options.autoFix !== false && !fixed.has(diagnosis.signature.id)) {

@@ -1,3 +1,4 @@
+import { runCheck } from '../../knowledge/checks.ts';
 import { findRecipe } from '../../knowledge/recipes/index.ts';
 import { METHODS, type Method, type ParsedRecipe } from '../../knowledge/schema.ts';
 import { LabError } from '../../shared/lab-error.ts';
@@ -9,8 +10,9 @@ import type { Transport } from '../transport/transport.ts';
 import { runCriProbe, type CriProbe, type RunAsRoot } from './cri-probe.ts';
 import { diagnose, type Diagnosis } from './diagnose.ts';
 import type { HostContext } from './host-context.ts';
-import { planSetup, type PlannedCommand, type PlannedStep, type SetupPlan } from './plan.ts';
+import { changedSetupSteps, planSetup, type PlannedCommand, type PlannedStep, type SetupPlan } from './plan.ts';
 import { withPrivilege } from './privilege.ts';
+import { runSetup } from './run-setup.ts';
 import { renderArgv, renderScript, type ParamValue } from './template.ts';
 
 // The verify step of the setup wizard: the hello workload through every method a runtime
@@ -25,7 +27,8 @@ import { renderArgv, renderScript, type ParamValue } from './template.ts';
 // error line and, when the output matches a failure signature, its meaning and fix; it is
 // "unknown" (with why) when the method could not be tried: no daemon, no bundle, no client.
 // A recognised failure with a safe auto-fix (runsc's --network=none) is fixed and retried
-// once, as the setup does, and the cell says so.
+// once, as the setup does, and the cell says so. A fix that changes a setup step (containerd's
+// restrict_oom_score_adj for cri) first applies those steps again through the setup engine.
 
 export interface VerifyOptions {
   runtimes: readonly string[];
@@ -186,10 +189,46 @@ class RuntimeVerifier {
    * printed Hello; a failed step fails the cell with the endpoint's own error.
    */
   async #cri(): Promise<VerifyCell> {
+    let fixedHere: string | null = null;
+    for (;;) {
+      const result = await this.#criOnce();
+      if (result.cell.status === 'works') {
+        return fixedHere ? { ...result.cell, reason: `${result.cell.reason}, after the auto-fix: ${fixedHere}`, autoFixed: fixedHere } : result.cell;
+      }
+      const fix = result.diagnosis?.signature.autoFix;
+      if (!result.diagnosis || !fix || this.#fixed.has(result.diagnosis.signature.id) || Object.keys(fix.setParams).length === 0) {
+        return fixedHere ? { ...result.cell, reason: `${result.cell.reason}; the auto-fix was tried first (${fixedHere})` } : result.cell;
+      }
+      this.#fixed.add(result.diagnosis.signature.id);
+      const applied = await this.#applyParams(fix.setParams);
+      if (applied !== null) return { ...result.cell, reason: `${result.cell.reason}; the auto-fix (${fix.description}) could not be applied: ${applied}` };
+      fixedHere = fix.description;
+    }
+  }
+
+  /**
+   * Sets parameters for the rest of the verification and applies again, through the setup
+   * engine, every setup step they change (containerd's config, which restarts it). Returns
+   * why that failed, or null.
+   */
+  async #applyParams(setParams: Readonly<Record<string, string>>): Promise<string | null> {
+    const before = this.#plan;
+    this.#params = { ...this.#params, ...setParams };
+    this.#plan = this.#planFor(this.#params);
+    const recipes = [...new Set(changedSetupSteps(before, this.#plan).map((s) => s.recipeId))];
+    if (recipes.length === 0) return null;
+    const result = await runSetup(this.#transport, this.#context, { recipes, params: this.#params }, { autoFix: false, fresh: true, ...(this.#signal ? { signal: this.#signal } : {}) });
+    if (result.status === 'complete') return null;
+    return result.failure ? `${result.failure.title}: ${result.failure.message}` : `the setup of ${recipes.join(', ')} was ${result.status}`;
+  }
+
+  async #criOnce(): Promise<{ cell: VerifyCell; diagnosis: Diagnosis | null }> {
     const recipe = this.#recipe;
     const address = this.#param('containerdAddress');
     const up = await this.#probe(['sh', '-c', '[ -S "$1" ]', 'sh', address], true);
-    if (!up.ok) return cell('unknown', `containerd's socket ${address} is not there: set up containerd (it starts the daemon with its CRI plugin), then verify again.`, up);
+    if (!up.ok) {
+      return { cell: cell('unknown', `containerd's socket ${address} is not there: set up containerd (it starts the daemon with its CRI plugin), then verify again.`, up), diagnosis: null };
+    }
     const plan: Plan = {
       method: 'cri', workload: 'hello', iterations: 1, warmups: 0, order: 'round-robin', timeoutMs: CRI_ITERATION_TIMEOUT_MS, daemonSampleMs: 0,
       runtimes: [{ name: recipe.id, binary: recipe.tool ?? recipe.id, globalArgs: [], lifecycle: 'run', cri: { handler: recipe.id } }],
@@ -206,7 +245,7 @@ class RuntimeVerifier {
     try {
       probe = await runCriProbe(this.#transport, asRoot, this.#loadAgentBundle, plan, CRI_PROBE_TIMEOUT_MS);
     } catch (err) {
-      return cell('unknown', `Runtime Lab's CRI client runs in the host agent, which could not be started here: ${LabError.from(err).message}`);
+      return { cell: cell('unknown', `Runtime Lab's CRI client runs in the host agent, which could not be started here: ${LabError.from(err).message}`), diagnosis: null };
     }
     const failedStep = probe.steps.find((s) => !s.ok)?.step ?? null;
     const ran: Ran = {
@@ -215,10 +254,11 @@ class RuntimeVerifier {
     };
     if (ran.ok) {
       const steps = probe.steps.map((s) => `${String(s.step)} ${s.durationMs.toFixed(0)} ms`).join(', ');
-      return cell('works', `a pod through Runtime Lab's CRI client with handler "${recipe.id}" printed "Hello" (${steps})`, ran);
+      return { cell: cell('works', `a pod through Runtime Lab's CRI client with handler "${recipe.id}" printed "Hello" (${steps})`, ran), diagnosis: null };
     }
-    if (!probe.whole) return cell('fails', `${probe.message ?? lastLine(probe.output)} (${ran.message})`, ran);
-    return this.#failed(ran, this.#diagnose(ran));
+    if (!probe.whole) return { cell: cell('fails', `${probe.message ?? lastLine(probe.output)} (${ran.message})`, ran), diagnosis: null };
+    const diagnosis = this.#diagnose(ran);
+    return { cell: this.#failed(ran, diagnosis), diagnosis };
   }
 
   /** Runs a method's smoke test; a recognised failure with a safe auto-fix is fixed and tried once more. */
@@ -254,7 +294,8 @@ class RuntimeVerifier {
   }
 
   #diagnose(ran: Ran): Diagnosis | null {
-    return diagnose({ output: ran.output, timedOut: ran.timedOut }, this.#recipe.id, this.#recipe.signatures, this.#plan.params);
+    const { facts, probes } = this.#context;
+    return diagnose({ output: ran.output, timedOut: ran.timedOut }, this.#recipe.id, this.#recipe.signatures, this.#plan.params, (id) => runCheck(id, { facts, probes }).verdict);
   }
 
   #failed(ran: Ran, diagnosis: Diagnosis | null): VerifyCell {

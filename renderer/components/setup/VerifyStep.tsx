@@ -13,7 +13,7 @@ const METHOD_HELP: Record<SetupMethod, string> = {
   'oci-direct': 'RUNTIME run on the test bundle: the fewest layers',
   ctr: 'containerd through ctr run',
   docker: 'docker run with --runtime',
-  cri: 'a pod through the CRI (crictl)',
+  cri: 'a pod lifecycle through CRI (Runtime Lab’s own client)',
 };
 
 const STATUS_LABEL = { works: 'works', fails: 'fails', unknown: 'unknown' } as const;
@@ -140,7 +140,7 @@ export function VerifyStep(props: {
       <div className="su-toolbar">
         <p className="su-verify__intro">
           Runs the hello workload through every method each runtime supports on <span className="mono">{hostLabel}</span>: the runtime itself on the test bundle, ctr and
-          docker when their daemons answer, a pod through CRI when crictl is there. Containers run as root.
+          docker when their daemons answer, a whole pod lifecycle through containerd’s CRI with Runtime Lab’s own client. Containers run as root.
         </p>
         <button type="button" className="btn btn--primary" onClick={onVerify} disabled={verify?.running || runtimes.length === 0} data-testid="verify-run">
           {verify?.running ? <span className="spinner" /> : <Icon name="play" size={14} />}
