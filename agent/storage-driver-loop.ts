@@ -2,10 +2,10 @@ import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:
 import path from 'node:path';
 import { resolveDockerOptions } from '../shared/model/plan.ts';
 import type { AgentEvent, Sample } from '../shared/model/run-record.ts';
-import { NOT_THERE, emitBundle, failureText, measureLoop, prepareTimer, startSampler, uniform, type MethodRun } from './ctr-method.ts';
+import { emitBundle, failureText, measureLoop, prepareTimer, startSampler, uniform, type MethodRun } from './ctr-method.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
 import { editStorageDriver, recoverLeftoverEdit, type DaemonJsonContext, type DaemonJsonEdit, type RuntimeRegistration, type StorageDriverEdit } from './daemon-json.ts';
-import { dockerRuntimeOf, prepareDocker } from './docker-method.ts';
+import { daemonJsonContextOf, dockerCli, dockerRunHooks, dockerRuntimeOf, prepareDocker } from './docker-method.ts';
 import { dockerdExecRoot, findDockerd, resolveTarget, runningDockerd } from './dockerd-process.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed } from './spawn-timed.ts';
@@ -34,17 +34,8 @@ export async function runStorageDriverLoop(run: MethodRun, drivers: readonly str
   const scratchDir = path.join(run.runDir, 'scratch');
   mkdirSync(scratchDir, { recursive: true });
   const setup = { timeoutMs: Math.max(plan.timeoutMs, SETUP_TIMEOUT_MS), scratchDir, signal };
-  const docker = ['docker', '-H', options.host];
-  const context: DaemonJsonContext = {
-    file: options.daemonJson,
-    runDir: run.runDir,
-    docker,
-    dockerHost: options.host,
-    apply: 'restart',
-    scratchDir,
-    timeoutMs: setup.timeoutMs,
-    log: (level, message) => emit({ type: 'log', level, message }),
-  };
+  const docker = dockerCli(options);
+  const context = daemonJsonContextOf(run, options, 'restart', setup);
   /** Drivers dockerd ran on and the run measured, in order. */
   const confirmed: string[] = [];
   let edit: StorageDriverEdit | null = null;
@@ -94,20 +85,14 @@ export async function runStorageDriverLoop(run: MethodRun, drivers: readonly str
         continue;
       }
       if (!prepared) return 'aborted';
-      const { image } = prepared;
       // dockerd's containers live in containerd's "moby" namespace; dockerd is a new process per driver.
       const sampler: DaemonSampler | null = startSampler(plan, looped.emit, { containerdSocket: null, dockerSocket: options.host, shimNamespaces: ['moby'] });
       let outcome: 'completed' | 'aborted';
       try {
         outcome = await measureLoop(looped, scratchDir, {
           timer,
-          command: (runtime, id) => [...docker, 'run', '--rm', '--runtime', runtimes.get(runtime.name)!.name, '--network', options.network, '--name', id, image.ref],
-          cleanup: async (_runtime, id) => {
-            const removed = await spawnTimed([...docker, 'rm', '--force', id], { timeoutMs: Math.min(plan.timeoutMs, 30_000), scratchDir });
-            if (removed.exitCode !== 0 && !NOT_THERE.test(removed.stderr)) {
-              emit({ type: 'log', level: 'warn', message: `cleanup of ${id} failed: ${failureText(removed, plan.timeoutMs) ?? ''}` });
-            }
-          },
+          // Cleanup warnings go through the loop's emit, which passes logs on unchanged.
+          ...dockerRunHooks(looped, prepared, scratchDir),
           firstSeq: nextSeq,
           sampleTag: { storageDriver: driver },
         });

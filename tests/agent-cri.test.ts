@@ -1,4 +1,5 @@
 import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CriClient } from '../agent/cri/cri-client.ts';
@@ -10,10 +11,13 @@ import { createAgentWorkspace, readEvents, samplesOf, type AgentWorkspace } from
 // Method "cri" as it runs on a lab host: the bundled agent speaks CRI v1 over gRPC (its own
 // client) to a real containerd started for this file with the CRI plugin, handlers runc and
 // runsc (the runc shim with a runsc wrapper), and a sandbox image name that does not exist
-// yet — the agent builds its pause image offline and imports it under that name.
+// yet — the agent builds its pause image offline and imports it under that name. Its CNI conf
+// dir holds a bridge network (Debian's plugins), used by the plans that ask for cri.network cni.
 
 const SANDBOX_IMAGE = 'runtime-lab/pause:cri-test';
 const RUNSC_ARGS = ['--network=host', '--platform=ptrace'];
+const CNI = { bridge: 'rlabtest0', subnet: '10.213.0.0/24' };
+const NETNS_DIR = '/run/netns';
 
 let ws: AgentWorkspace;
 let daemons: TestDaemons;
@@ -24,7 +28,7 @@ beforeAll(async () => {
   const runsc = spawnSync('sh', ['-c', 'command -v runsc'], { encoding: 'utf8' }).stdout.trim() || '/usr/bin/runsc';
   daemons = startDaemons(path.join(ws.work, 'lab'), '{}\n', [], {
     docker: false,
-    cri: { sandboxImage: SANDBOX_IMAGE, handlers: { runc: {}, runsc: { binary: runsc, args: RUNSC_ARGS } } },
+    cri: { sandboxImage: SANDBOX_IMAGE, handlers: { runc: {}, runsc: { binary: runsc, args: RUNSC_ARGS } }, cni: CNI },
   });
   client = new CriClient(daemons.containerdAddress);
 }, 180_000);
@@ -61,6 +65,30 @@ function iterations(samples: Sample[]): Map<string, Sample[]> {
 
 async function podsLeft(): Promise<number> {
   return (await client.listPodSandbox({}, { timeoutMs: 10_000 })).length;
+}
+
+function listDir(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir) : [];
+}
+
+/** Interfaces of one kind (`ip -o link show type veth`), by name. */
+function links(...filter: string[]): string[] {
+  const out = spawnSync('ip', ['-o', 'link', 'show', ...filter], { encoding: 'utf8' }).stdout;
+  return out.split('\n').filter(Boolean).map((line) => line.split(': ')[1]!.split('@')[0]!);
+}
+
+/** The pid of the containerd shim serving the pod (its -id is the sandbox ID). */
+function shimPidOf(podId: string): number | null {
+  for (const name of readdirSync('/proc').filter((n) => /^\d+$/.test(n))) {
+    let argv: string[];
+    try {
+      argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (path.basename(argv[0] ?? '').startsWith('containerd-shim') && argv[argv.indexOf('-id') + 1] === podId) return Number(name);
+  }
+  return null;
 }
 
 describe('method cri against a real containerd CRI plugin', () => {
@@ -101,6 +129,70 @@ describe('method cri against a real containerd CRI plugin', () => {
     expect(await client.imageStatus(SANDBOX_IMAGE, { timeoutMs: 10_000 })).not.toBeNull();
     const usage = events.flatMap((e) => (e.type === 'daemon-usage' ? e.samples : []));
     expect(usage.some((r) => r.process === 'containerd')).toBe(true);
+    expect(await podsLeft()).toBe(0);
+  }, 300_000);
+
+  it('runs the pods on the CNI bridge network: each pod has its own network namespace and an address from the subnet, and nothing is left', async () => {
+    const netnsBefore = listDir(NETNS_DIR);
+    const vethsBefore = links('type', 'veth');
+    const dir = ws.runDirWith('runc-cni', criPlan([{ name: 'runc', binary: 'runc' }], { cri: { address: daemons.containerdAddress, network: 'cni' } }));
+    const result = await ws.run('run', '--run-dir', dir);
+    const events = readEvents(dir);
+    expect(finished(events), `${result.stderr}\n${logs(events).join('\n')}`).toMatchObject({ status: 'completed' });
+
+    const samples = samplesOf(events);
+    expect(samples).toHaveLength(4 * (CRI_STEPS.length + 1));
+    for (const s of samples) expect(s, `${s.runtime} ${s.iteration} ${s.step ?? 'whole'}: ${s.error ?? ''}`).toMatchObject({ ok: true, error: null });
+
+    const environment = events.find((e) => e.type === 'environment');
+    if (environment?.type !== 'environment') throw new Error('no environment event');
+    expect(environment.environment.cri).toMatchObject({ network: 'cni', cniConfig: daemons.cniConfDir });
+    expect(environment.environment.runtimes[0]?.argv[0]).toMatch(/network=POD/);
+    const text = logs(events).join('\n');
+    expect(text).not.toMatch(/endpoint is not ready/);
+    // The first pod as the endpoint described it: an address host-local gave from the subnet,
+    // in a namespace of its own that the CRI plugin made for it.
+    const described = /CNI network, first pod \S+: IP (10\.213\.0\.(\d+)) \(PodSandboxStatus\), network namespace POD at (\S+)/.exec(text);
+    expect(described, text).not.toBeNull();
+    const [, , host, netns] = described!;
+    expect(Number(host)).toBeGreaterThan(0);
+    expect(netns).toMatch(/\/netns\/cni-/);
+    // Gone with its pod: no pod, namespace or veth outlives the run.
+    expect(existsSync(netns!.replace(/^\/var\/run\//, '/run/'))).toBe(false);
+    expect(await podsLeft()).toBe(0);
+    expect(listDir(NETNS_DIR).filter((n) => !netnsBefore.includes(n))).toEqual([]);
+    expect(links('type', 'veth').filter((n) => !vethsBefore.includes(n))).toEqual([]);
+    expect(links('master', CNI.bridge)).toEqual([]);
+  }, 300_000);
+
+  it('counts only the shims of its own pods in the daemon usage, even a pod that lives a few hundred ms', async () => {
+    // A pod the run did not create, in the same k8s.io namespace: what a kubelet's pods are.
+    const limits = { timeoutMs: 60_000 };
+    const foreignPod = await client.runPodSandbox({
+      metadata: { name: 'foreign', uid: 'foreign', namespace: 'someone-else', attempt: 0 },
+      linux: { securityContext: { namespaceOptions: { network: 'NODE', pid: 'CONTAINER', ipc: 'POD' } } },
+    }, 'runc', limits);
+    try {
+      const foreignShim = shimPidOf(foreignPod);
+      expect(foreignShim).not.toBeNull();
+      const dir = ws.runDirWith('scoped-sampler', criPlan([{ name: 'runc', binary: 'runc' }], { daemonSampleMs: 50 }));
+      const result = await ws.run('run', '--run-dir', dir);
+      const events = readEvents(dir);
+      expect(finished(events), `${result.stderr}\n${logs(events).join('\n')}`).toMatchObject({ status: 'completed' });
+      const usage = events.flatMap((e) => (e.type === 'daemon-usage' ? e.samples : []));
+      expect(usage.some((r) => r.process === 'containerd')).toBe(true);
+      expect(usage.filter((r) => r.pid === foreignShim)).toEqual([]);
+      const shims = usage.filter((r) => r.process.startsWith('containerd-shim'));
+      expect(shims.length).toBeGreaterThan(0);
+      // Readings taken while RunPodSandbox ran — before the run knew its pod's ID — are kept.
+      const runPodSandbox = samplesOf(events).filter((s) => s.step === 'RunPodSandbox')
+        .map((s) => ({ from: Date.parse(s.startedAt), to: Date.parse(s.startedAt) + s.durationMs }));
+      const during = shims.filter((r) => runPodSandbox.some((s) => Date.parse(r.at) >= s.from && Date.parse(r.at) <= s.to));
+      expect(during.length, JSON.stringify({ runPodSandbox, shims: shims.map((r) => r.at) })).toBeGreaterThan(0);
+    } finally {
+      await client.stopPodSandbox(foreignPod, limits);
+      await client.removePodSandbox(foreignPod, limits);
+    }
     expect(await podsLeft()).toBe(0);
   }, 300_000);
 

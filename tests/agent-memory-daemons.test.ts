@@ -3,9 +3,9 @@ import { readFileSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PENDING_SUFFIX } from '../agent/daemon-json.ts';
-import { AgentEvent, type MemoryStep } from '../shared/model/run-record.ts';
 import { startDaemons, type TestDaemons } from './lab/daemons.ts';
 import { createAgentWorkspace, readEvents, waitFor, type AgentWorkspace } from './lab/agent-process.ts';
+import { finishedOf, stepsOf, stopMemoryRunMidStep } from './lab/memory-run.ts';
 
 // Memory plans through ctr and docker, as they run on a lab host: the bundled agent against
 // a real containerd and a real dockerd started for this file in a temp folder, with the
@@ -45,14 +45,6 @@ function memoryPlan(method: 'ctr' | 'docker', containers: number[], settleMs = 5
       ? { containerd: { address: daemons.containerdAddress, namespace: NAMESPACE, snapshotter: 'overlayfs' } }
       : { docker: { host: daemons.dockerHost, daemonJson: daemons.daemonJson } }),
   };
-}
-
-function stepsOf(events: AgentEvent[]): MemoryStep[] {
-  return events.flatMap((e) => (e.type === 'memory-step' ? [(({ type: _t, ...step }) => step)(e)] : []));
-}
-
-function finishedOf(events: AgentEvent[]) {
-  return events.find((e): e is Extract<AgentEvent, { type: 'finished' }> => e.type === 'finished');
 }
 
 /** What the agent's container IDs (and docker names) of run folder `name` start with. */
@@ -173,27 +165,14 @@ describe.each(['ctr', 'docker'] as const)('memory plans through %s', (method) =>
   it('removes every container it started when stopped (SIGTERM) in the middle of a step', async () => {
     const runName = `${method}abort`;
     const runDir = ws.runDirWith(runName, memoryPlan(method, [2], 60_000));
-    const { child, done } = ws.start('run', '--run-dir', runDir);
     const prefix = prefixOf(runName);
     const up = () => (method === 'ctr'
       ? ctr('tasks', 'ls').split('\n').filter((l) => l.startsWith(prefix) && /RUNNING/.test(l))
       : docker('ps', '--format', '{{.Names}}').split('\n').filter((l) => l.startsWith(prefix)));
-    try {
-      // Both runc containers up: the agent is now waiting out the settle time.
-      await waitFor('two containers', () => up().length === 2, 120_000);
+    // Both runc containers up: the agent is now waiting out the settle time.
+    await stopMemoryRunMidStep(ws, runDir, () => waitFor('two containers', () => up().length === 2, 120_000), () => {
       if (method === 'docker') expect(readFileSync(daemons.daemonJson, 'utf8')).not.toBe(ORIGINAL_DAEMON_JSON);
-      const stop = spawnSync(process.execPath, [ws.agentFile, 'stop', '--run-dir', runDir], { encoding: 'utf8', timeout: 120_000 });
-      expect(JSON.parse(stop.stdout)).toMatchObject({ stopped: true });
-      expect((await done).code).toBe(0);
-    } finally {
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await done;
-      }
-    }
-    const events = readEvents(runDir);
-    expect(finishedOf(events)).toMatchObject({ status: 'aborted', message: 'stopped by SIGTERM' });
-    expect(stepsOf(events)).toEqual([]);
+    });
     expectNothingLeft(method, runName);
   }, 240_000);
 });

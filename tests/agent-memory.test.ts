@@ -6,9 +6,10 @@ import { ResultsStore } from '../services/results/results-store.ts';
 import { memoryStepsToCsv } from '../shared/csv-export.ts';
 import { Plan } from '../shared/model/plan.ts';
 import { RunMeta } from '../shared/model/run.ts';
-import { AgentEvent, type MemoryStep } from '../shared/model/run-record.ts';
+import type { MemoryStep } from '../shared/model/run-record.ts';
 import { createAgentWorkspace, readEvents, waitFor, type AgentWorkspace } from './lab/agent-process.ts';
 import { hostFacts } from './lab/host-facts-fixture.ts';
+import { finishedOf, stepsOf, stopMemoryRunMidStep } from './lab/memory-run.ts';
 
 // Memory plans as they run on a lab host: the bundled agent started with node, driving
 // the real runc, runsc (ptrace, no network) and crun (fails on this host's hybrid
@@ -46,14 +47,6 @@ function memoryPlan(runtimes: string[], containers: number[], extra: { settleMs?
 
 
 
-
-function stepsOf(events: AgentEvent[]): MemoryStep[] {
-  return events.flatMap((e) => (e.type === 'memory-step' ? [(({ type: _t, ...step }) => step)(e)] : []));
-}
-
-function finishedOf(events: AgentEvent[]) {
-  return events.find((e): e is Extract<AgentEvent, { type: 'finished' }> => e.type === 'finished');
-}
 
 /** Containers of this run (IDs start rlab-<run>-) the runtime still lists. */
 function listed(binary: string, runName: string, args: string[] = []): string[] {
@@ -186,24 +179,10 @@ describe('memory plans', () => {
 
   it('deletes every container it started when stopped (SIGTERM) in the middle of a step', async () => {
     const runDir = runDirWith('aborted', memoryPlan(['runsc', 'runc'], [2], { settleMs: 60_000 }));
-    const { child, done } = startAgent('run', '--run-dir', runDir);
-    try {
-      // Both runsc containers up: the agent is now waiting out the settle time.
-      await waitFor('two runsc containers', () => listed('runsc', 'aborted', RUNSC_ARGS).length === 2, 60_000);
+    // Both runsc containers up: the agent is now waiting out the settle time.
+    await stopMemoryRunMidStep(ws, runDir, () => waitFor('two runsc containers', () => listed('runsc', 'aborted', RUNSC_ARGS).length === 2, 60_000), () => {
       expect(processesOf(runDir).length).toBeGreaterThan(0);
-      const stop = spawnSync(process.execPath, [ws.agentFile, 'stop', '--run-dir', runDir], { encoding: 'utf8' });
-      expect(JSON.parse(stop.stdout)).toMatchObject({ stopped: true });
-      expect((await done).code).toBe(0);
-    } finally {
-      // A failed assertion must not leave the agent (and its containers) behind.
-      if (child.exitCode === null) {
-        child.kill('SIGTERM');
-        await done;
-      }
-    }
-    const events = readEvents(runDir);
-    expect(finishedOf(events)).toMatchObject({ status: 'aborted', message: 'stopped by SIGTERM' });
-    expect(stepsOf(events)).toEqual([]); // the interrupted step is not recorded
+    });
     expectNothingLeft(runDir, 'aborted');
   }, 120_000);
 });

@@ -1,54 +1,26 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CRI_STEPS } from '../shared/model/plan.ts';
-import { startDaemons, type TestDaemons } from './lab/daemons.ts';
-import { startSshd, type TestSshd } from './lab/sshd.ts';
+import { cliLab } from './lab/cli-lab.ts';
+import { startDaemons } from './lab/daemons.ts';
 
 // `runtime-lab bench --method cri` as a user runs it: the real bin script, over a real sshd
 // on loopback, against a real containerd with its CRI plugin started for this file.
 
-const root = path.resolve(import.meta.dirname, '..');
-const bin = path.join(root, 'bin/runtime-lab.mjs');
-let sshd: TestSshd;
-let daemons: TestDaemons;
-let dataDir: string;
-
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, RUNTIME_LAB_DATA_DIR: dataDir, SSH_AUTH_SOCK: '' }, cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
-
-beforeAll(async () => {
-  sshd = await startSshd();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runtime-lab-test-cli-cri-'));
-  daemons = startDaemons(path.join(dataDir, 'lab'), '{}\n', [], { docker: false, cri: { sandboxImage: 'runtime-lab/pause:cli-test', handlers: { runc: {} } } });
-}, 180_000);
-
-afterAll(async () => {
-  daemons?.stop();
-  await sshd?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-}, 180_000);
+const lab = cliLab({
+  prefix: 'runtime-lab-test-cli-cri-',
+  sshd: true,
+  daemons: (root) => startDaemons(root, '{}\n', [], { docker: false, cri: { sandboxImage: 'runtime-lab/pause:cli-test', handlers: { runc: {} } } }),
+});
 
 describe('runtime-lab bench --method cri', () => {
   it('times the pod lifecycle over SSH: a table row per step and per iteration, CSV rows with their step', async () => {
-    const csv = path.join(dataDir, 'cri.csv');
-    const json = path.join(dataDir, 'cri.json');
-    const result = await cli([
-      'bench', `ssh://root@127.0.0.1:${sshd.port}`, '--identity', sshd.keys.plain, '--accept-new-host-key',
-      '--method', 'cri', '--cri-address', daemons.containerdAddress, '--runtime', 'runc', '--iterations', '2', '--warmup', '1', '--csv', csv, '--json', json,
+    const csv = path.join(lab.dataDir, 'cri.csv');
+    const json = path.join(lab.dataDir, 'cri.json');
+    const result = await lab.cli([
+      'bench', lab.target(), '--identity', lab.sshd.keys.plain, '--accept-new-host-key',
+      '--method', 'cri', '--cri-address', lab.daemons.containerdAddress, '--runtime', 'runc', '--iterations', '2', '--warmup', '1', '--csv', csv, '--json', json,
     ]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^runtime\s+step\s+n\s+fail\s+median ms/m);
@@ -65,11 +37,11 @@ describe('runtime-lab bench --method cri', () => {
     for (const step of CRI_STEPS) expect(steps.filter((s) => s === step)).toHaveLength(3);
     expect(steps.filter((s) => s === '')).toHaveLength(3);
     const run = JSON.parse(fs.readFileSync(json, 'utf8'));
-    expect(run.environment.cri).toMatchObject({ address: daemons.containerdAddress, network: 'host', runtimeName: 'containerd' });
+    expect(run.environment.cri).toMatchObject({ address: lab.daemons.containerdAddress, network: 'host', runtimeName: 'containerd' });
   }, 300_000);
 
   it('refuses --cri-address for another method', async () => {
-    const result = await cli(['bench', 'local', '--method', 'ctr', '--runtime', 'runc', '--cri-address', '/x.sock']);
+    const result = await lab.cli(['bench', 'local', '--method', 'ctr', '--runtime', 'runc', '--cri-address', '/x.sock']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/--cri-address applies to --method cri only/);
   });

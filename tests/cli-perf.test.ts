@@ -1,39 +1,17 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startDaemons, type TestDaemons } from './lab/daemons.ts';
-import { startSshd, type TestSshd } from './lab/sshd.ts';
+import { describe, expect, it } from 'vitest';
+import { cliLab } from './lab/cli-lab.ts';
+import { startDaemons } from './lab/daemons.ts';
 
 // `runtime-lab perf` as a user runs it: the real bin script as a child process, over a real
 // sshd on loopback (and on this computer), measuring with the real runc and runsc, and
 // through a real containerd started for this file.
 
-const root = path.resolve(import.meta.dirname, '..');
-const bin = path.join(root, 'bin/runtime-lab.mjs');
 const NAMESPACE = 'rlab-test-cli-perf';
 // Small kernels: runsc on ptrace spends tens of µs per intercepted getpid.
 const SMALL = ['--cpu-loops', '5000000', '--syscalls', '5000', '--io-bytes', '1048576'];
-let sshd: TestSshd;
-let daemons: TestDaemons;
-let dataDir: string;
-
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[]): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, RUNTIME_LAB_DATA_DIR: dataDir, SSH_AUTH_SOCK: '' }, cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end();
-  });
-}
-
-const target = () => `ssh://root@127.0.0.1:${sshd.port}`;
+const lab = cliLab({ prefix: 'runtime-lab-test-cli-perf-', sshd: true, daemons: (root) => startDaemons(root, '{}\n', [NAMESPACE]) });
 
 /** The table's row for a runtime and what it measured: [n, fail, median, CI, rate…]. */
 function row(stdout: string, runtime: string, measured: string): string[] {
@@ -42,33 +20,21 @@ function row(stdout: string, runtime: string, measured: string): string[] {
   return (line ?? '').slice(runtime.length).trim().slice(measured.length).trim().split(/\s+/);
 }
 
-beforeAll(async () => {
-  sshd = await startSshd();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runtime-lab-test-cli-perf-'));
-  daemons = startDaemons(path.join(dataDir, 'lab'), '{}\n', [NAMESPACE]);
-}, 180_000);
-
-afterAll(async () => {
-  daemons?.stop();
-  await sshd?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-}, 180_000);
-
 describe('runtime-lab perf', () => {
   it('documents its flags in --help', async () => {
-    const help = await cli(['perf', '--help']);
+    const help = await lab.cli(['perf', '--help']);
     expect(help.code).toBe(0);
     for (const flag of ['--runtime', '--method', '--iterations', '--warmup', '--cpu-loops', '--syscalls', '--io-bytes', '--csv', '--json', '--containerd-address', '--docker-host']) {
       expect(help.stdout).toContain(flag);
     }
-    expect((await cli(['--help'])).stdout).toContain('perf');
+    expect((await lab.cli(['--help'])).stdout).toContain('perf');
   });
 
   it('measures runc and runsc over SSH: a row per runtime and kernel, CSV with the kernel steps, JSON with the plan', async () => {
-    const csv = path.join(dataDir, 'perf.csv');
-    const json = path.join(dataDir, 'perf.json');
-    const result = await cli([
-      'perf', target(), '--identity', sshd.keys.plain, '--accept-new-host-key',
+    const csv = path.join(lab.dataDir, 'perf.csv');
+    const json = path.join(lab.dataDir, 'perf.json');
+    const result = await lab.cli([
+      'perf', lab.target(), '--identity', lab.sshd.keys.plain, '--accept-new-host-key',
       '--runtime', 'runc', '--runtime', 'runsc', '--iterations', '3', '--warmup', '1', ...SMALL, '--csv', csv, '--json', json,
     ]);
     expect(result.code, result.stderr).toBe(0);
@@ -103,9 +69,9 @@ describe('runtime-lab perf', () => {
   }, 300_000);
 
   it('measures through ctr on the containerd it is pointed at', async () => {
-    const json = path.join(dataDir, 'perf-ctr.json');
-    const result = await cli([
-      'perf', 'local', '--method', 'ctr', '--containerd-address', daemons.containerdAddress, '--runtime', 'runc', '--iterations', '2', '--warmup', '0', ...SMALL, '--json', json,
+    const json = path.join(lab.dataDir, 'perf-ctr.json');
+    const result = await lab.cli([
+      'perf', 'local', '--method', 'ctr', '--containerd-address', lab.daemons.containerdAddress, '--runtime', 'runc', '--iterations', '2', '--warmup', '0', ...SMALL, '--json', json,
     ]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toMatch(/environment: containerd 1\.6/);
@@ -115,16 +81,16 @@ describe('runtime-lab perf', () => {
   }, 300_000);
 
   it('refuses an io kernel smaller than one write, and a method perf does not measure through', async () => {
-    const small = await cli(['perf', 'local', '--runtime', 'runc', '--io-bytes', '100']);
+    const small = await lab.cli(['perf', 'local', '--runtime', 'runc', '--io-bytes', '100']);
     expect(small.code).toBe(1);
     expect(small.stderr).toMatch(/--io-bytes must be at least 65536/);
-    const cri = await cli(['perf', 'local', '--runtime', 'runc', '--method', 'cri']);
+    const cri = await lab.cli(['perf', 'local', '--runtime', 'runc', '--method', 'cri']);
     expect(cri.code).toBe(1);
     expect(cri.stderr).toMatch(/--method.*cri.*invalid|Allowed choices/i);
   });
 
   it('exits non-zero when every iteration failed, with the runtime\'s reason', async () => {
-    const result = await cli(['perf', 'local', '--runtime', 'crun', '--iterations', '1', '--warmup', '0', ...SMALL]);
+    const result = await lab.cli(['perf', 'local', '--runtime', 'crun', '--iterations', '1', '--warmup', '0', ...SMALL]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('cgroups in hybrid mode not supported');
     expect(result.stderr).toMatch(/all samples failed/);

@@ -1,56 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { spawn } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { startSshd, type TestSshd } from './lab/sshd.ts';
+import { cliLab } from './lab/cli-lab.ts';
 
 // The CLI as a user runs it: the real bin script as a child process, against this
 // computer and a real sshd on loopback.
 
-const root = path.resolve(import.meta.dirname, '..');
-const bin = path.join(root, 'bin/runtime-lab.mjs');
-let sshd: TestSshd;
-let dataDir: string;
-
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function cli(args: string[], input = ''): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, RUNTIME_LAB_DATA_DIR: dataDir, SSH_AUTH_SOCK: '' }, cwd: root });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
-
-const target = () => `ssh://root@127.0.0.1:${sshd.port}`;
-const knownHosts = () => path.join(dataDir, 'known_hosts');
-
-beforeAll(async () => {
-  sshd = await startSshd();
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'runtime-lab-test-cli-'));
-});
-
-afterAll(async () => {
-  await sshd?.stop();
-  fs.rmSync(dataDir, { recursive: true, force: true });
-});
+const lab = cliLab({ prefix: 'runtime-lab-test-cli-', sshd: true });
+const knownHosts = () => path.join(lab.dataDir, 'known_hosts');
 
 describe('runtime-lab CLI', () => {
   it('documents every command and flag in --help', async () => {
-    const help = await cli(['--help']);
+    const help = await lab.cli(['--help']);
     expect(help.code).toBe(0);
     for (const command of ['inspect', 'bench', 'doctor', 'setup']) expect(help.stdout).toContain(command);
-    const inspect = await cli(['inspect', '--help']);
+    const inspect = await lab.cli(['inspect', '--help']);
     for (const flag of ['--json', '--identity', '--known-hosts', '--accept-new-host-key', '--password-stdin']) expect(inspect.stdout).toContain(flag);
   });
 
   it('inspects this computer as JSON that matches what the machine has', async () => {
-    const result = await cli(['inspect', 'local', '--json']);
+    const result = await lab.cli(['inspect', 'local', '--json']);
     expect(result.code, result.stderr).toBe(0);
     const facts = JSON.parse(result.stdout);
     expect(facts.os.kernel).toBe(os.release());
@@ -59,27 +29,27 @@ describe('runtime-lab CLI', () => {
   });
 
   it('refuses an unknown host key unless --accept-new-host-key, then trusts it', async () => {
-    const refused = await cli(['inspect', target(), '--identity', sshd.keys.plain]);
+    const refused = await lab.cli(['inspect', lab.target(), '--identity', lab.sshd.keys.plain]);
     expect(refused.code).toBe(1);
     expect(refused.stderr.trim().split('\n')).toHaveLength(1);
-    expect(refused.stderr).toContain(sshd.hostKeyFingerprint);
+    expect(refused.stderr).toContain(lab.sshd.hostKeyFingerprint);
     expect(fs.existsSync(knownHosts())).toBe(false);
 
-    const accepted = await cli(['inspect', target(), '--identity', sshd.keys.plain, '--accept-new-host-key']);
+    const accepted = await lab.cli(['inspect', lab.target(), '--identity', lab.sshd.keys.plain, '--accept-new-host-key']);
     expect(accepted.code, accepted.stderr).toBe(0);
     expect(accepted.stdout).toMatch(/runc\s+yes\s+1\.1/);
-    const again = await cli(['inspect', target(), '--identity', sshd.keys.plain, '--json']);
+    const again = await lab.cli(['inspect', lab.target(), '--identity', lab.sshd.keys.plain, '--json']);
     expect(again.code, again.stderr).toBe(0);
   });
 
   it('reads a key passphrase or a password from stdin', async () => {
-    const withPassphrase = await cli(['inspect', target(), '--identity', sshd.keys.withPassphrase, '--password-stdin', '--json'], `${sshd.keys.passphrase}\n`);
+    const withPassphrase = await lab.cli(['inspect', lab.target(), '--identity', lab.sshd.keys.withPassphrase, '--password-stdin', '--json'], `${lab.sshd.keys.passphrase}\n`);
     expect(withPassphrase.code, withPassphrase.stderr).toBe(0);
-    const user = sshd.passwordUser;
-    const password = await cli(['inspect', `ssh://${user.name}@127.0.0.1:${sshd.port}`, '--password-stdin', '--json'], `${user.password}\n`);
+    const user = lab.sshd.passwordUser;
+    const password = await lab.cli(['inspect', `ssh://${user.name}@127.0.0.1:${lab.sshd.port}`, '--password-stdin', '--json'], `${user.password}\n`);
     expect(password.code, password.stderr).toBe(0);
     expect(JSON.parse(password.stdout).user.name).toBe(user.name);
-    const wrong = await cli(['inspect', `ssh://${user.name}@127.0.0.1:${sshd.port}`, '--password-stdin'], 'not-the-password\n');
+    const wrong = await lab.cli(['inspect', `ssh://${user.name}@127.0.0.1:${lab.sshd.port}`, '--password-stdin'], 'not-the-password\n');
     expect(wrong.code).toBe(1);
     expect(wrong.stderr).toMatch(/^runtime-lab: .*password/i);
     // The secret itself never appears in any output.
@@ -87,19 +57,19 @@ describe('runtime-lab CLI', () => {
   });
 
   it('fails with a one-line reason for a bad target and an unreachable host', async () => {
-    const bad = await cli(['inspect', 'http://example']);
+    const bad = await lab.cli(['inspect', 'http://example']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/^runtime-lab: Target "http:\/\/example" is neither/);
-    const closed = await cli(['inspect', 'ssh://root@127.0.0.1:1', '--identity', sshd.keys.plain]);
+    const closed = await lab.cli(['inspect', 'ssh://root@127.0.0.1:1', '--identity', lab.sshd.keys.plain]);
     expect(closed.code).toBe(1);
     expect(closed.stderr.trim().split('\n')).toHaveLength(1);
     expect(closed.stderr).toMatch(/refused|unreachable|reach/i);
   });
 
   it('benchmarks runc over SSH, prints a summary table and writes CSV and JSON', async () => {
-    const csv = path.join(dataDir, 'samples.csv');
-    const json = path.join(dataDir, 'run.json');
-    const result = await cli(['bench', target(), '--identity', sshd.keys.plain, '--runtime', 'runc', '--runtime', 'crun', '--iterations', '4', '--warmup', '1', '--csv', csv, '--json', json]);
+    const csv = path.join(lab.dataDir, 'samples.csv');
+    const json = path.join(lab.dataDir, 'run.json');
+    const result = await lab.cli(['bench', lab.target(), '--identity', lab.sshd.keys.plain, '--runtime', 'runc', '--runtime', 'crun', '--iterations', '4', '--warmup', '1', '--csv', csv, '--json', json]);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^runtime\s+n\s+fail\s+median ms/m);
     expect(result.stdout).toMatch(/^runc\s+4\s+0\s/m);
@@ -115,13 +85,13 @@ describe('runtime-lab CLI', () => {
   }, 120_000);
 
   it('exits non-zero naming the runtimes it knows when asked for one it does not', async () => {
-    const result = await cli(['bench', target(), '--identity', sshd.keys.plain, '--runtime', 'kata']);
+    const result = await lab.cli(['bench', lab.target(), '--identity', lab.sshd.keys.plain, '--runtime', 'kata']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/Unknown runtime "kata" on this host \(found: runc, crun, runsc\)/);
   });
 
   it('exits non-zero when every sample failed', async () => {
-    const result = await cli(['bench', 'local', '--runtime', 'crun', '--iterations', '2', '--warmup', '0']);
+    const result = await lab.cli(['bench', 'local', '--runtime', 'crun', '--iterations', '2', '--warmup', '0']);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/all samples failed/);
   }, 60_000);

@@ -10,12 +10,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Download, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { DAEMON_USAGE_CSV_COLUMNS } from '../../shared/daemon-usage-csv.ts';
 import { startDaemons, type TestDaemons } from '../lab/daemons.ts';
 import { startSshd, type TestSshd } from '../lab/sshd.ts';
 import { openLabPage, type LabPage } from './browser-harness.ts';
-import { addTrustedKeyHost, CONNECT_TIMEOUT, UI_TIMEOUT } from './ui-flows.ts';
+import { parseCsv } from './read-csv.ts';
+import { addTrustedKeyHost, downloadOf, startRun, UI_TIMEOUT, until, untilCompleted } from './ui-flows.ts';
 
 const RUN_TIMEOUT = 180_000;
 const ITERATIONS = 6;
@@ -28,27 +29,6 @@ let lab: LabPage;
 let work: string;
 let page: Page;
 let runId = '';
-
-/** RFC 4180 as csv-stringify writes it (CRLF records, no quoted line breaks in these files). */
-function parseCsv(text: string): string[][] {
-  return text
-    .split('\r\n')
-    .filter((line) => line !== '')
-    .map((line) => line.split(','));
-}
-
-async function downloadOf(click: () => Promise<void>): Promise<{ download: Download; content: Buffer }> {
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_TIMEOUT }), click()]);
-  return { download, content: fs.readFileSync(await download.path()) };
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = UI_TIMEOUT): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'rlab-e2e-ctr-'));
@@ -113,17 +93,9 @@ describe('Benchmarks page, method ctr, against a real containerd', () => {
   });
 
   it('runs runc through containerd and charts containerd’s CPU next to the latency series', async () => {
-    await page.getByTestId('bench-run').click();
-    const monitor = page.getByTestId('run-monitor');
-    await monitor.waitFor({ timeout: CONNECT_TIMEOUT });
-    runId = (await monitor.getAttribute('data-run-id')) ?? '';
-    expect(runId).not.toBe('');
-    await until(
-      'the run to end',
-      async () => ['completed', 'failed', 'aborted'].includes((await monitor.getAttribute('data-phase')) ?? ''),
-      RUN_TIMEOUT,
-    );
-    expect(await monitor.getAttribute('data-phase'), (await page.getByTestId('run-phase-message').textContent()) ?? '').toBe('completed');
+    const { monitor, runId: started } = await startRun(page);
+    runId = started;
+    await untilCompleted(page, monitor, RUN_TIMEOUT);
     await until('all points drawn', async () => (await page.getByTestId('iteration-chart').getAttribute('data-points')) === String(ITERATIONS + WARMUPS));
 
     // The plan that ran is the one built in the UI.
@@ -146,7 +118,7 @@ describe('Benchmarks page, method ctr, against a real containerd', () => {
     await lab.screenshot('bench-ctr-02-completed-daemon-usage');
 
     // Its PNG, like every chart's.
-    const png = await downloadOf(() => card.getByTestId('chart-save-png').click());
+    const png = await downloadOf(page, () => card.getByTestId('chart-save-png').click());
     expect(png.download.suggestedFilename()).toBe(`runtime-lab-${runId}-daemon-usage.png`);
     expect(png.content.subarray(1, 4).toString('latin1')).toBe('PNG');
   });
@@ -171,7 +143,7 @@ describe('Benchmarks page, method ctr, against a real containerd', () => {
     await page.getByTestId('env-method').evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await lab.screenshot('bench-ctr-04-results-environment');
 
-    const csv = await downloadOf(() => page.getByTestId('export-daemon-usage-csv').click());
+    const csv = await downloadOf(page, () => page.getByTestId('export-daemon-usage-csv').click());
     expect(csv.download.suggestedFilename()).toBe(`runtime-lab-${runId}-daemon-usage.csv`);
     const [header, ...rows] = parseCsv(csv.content.toString('utf8'));
     expect(header).toEqual([...DAEMON_USAGE_CSV_COLUMNS]);

@@ -6,13 +6,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Download, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { SAMPLE_CSV_COLUMNS } from '../../shared/csv-export.ts';
 import type { Sample } from '../../shared/model/run-record.ts';
 import type { RunMeta } from '../../shared/model/run.ts';
 import { startSshd, type TestSshd } from '../lab/sshd.ts';
 import { openLabPage, type LabPage } from './browser-harness.ts';
-import { addTrustedKeyHost, CONNECT_TIMEOUT, UI_TIMEOUT } from './ui-flows.ts';
+import { parseCsv } from './read-csv.ts';
+import { addTrustedKeyHost, CONNECT_TIMEOUT, downloadOf, expectCompleted, startRun, UI_TIMEOUT, until } from './ui-flows.ts';
 
 // 2 runtimes × (20 + 2 warm-ups), runsc under ptrace included: seconds here, generous for CI.
 const RUN_TIMEOUT = 180_000;
@@ -25,59 +26,12 @@ let dataDir: string;
 let page: Page;
 let runId = '';
 
-/** RFC 4180 as csv-stringify writes it: CRLF records, quotes doubled inside quoted fields. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += ch;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
-
-async function downloadOf(click: () => Promise<void>): Promise<{ download: Download; content: Buffer }> {
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_TIMEOUT }), click()]);
-  const file = await download.path();
-  return { download, content: fs.readFileSync(file) };
-}
-
 function summaryCell(testId: string, runtime: string) {
   return page.locator(`[data-testid="${testId}"][data-runtime="${runtime}"]`);
 }
 
 function attr(testId: string, name: string): Promise<string | null> {
   return page.getByTestId(testId).first().getAttribute(name);
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = UI_TIMEOUT): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function openLab(): Promise<void> {
@@ -143,11 +97,8 @@ describe('Benchmarks page against real services, a real sshd, real runc and runs
   });
 
   it('runs the benchmark with live progress and a chart that grows while the run goes on', async () => {
-    await page.getByTestId('bench-run').click();
-    const monitor = page.getByTestId('run-monitor');
-    await monitor.waitFor({ timeout: CONNECT_TIMEOUT });
-    runId = (await monitor.getAttribute('data-run-id')) ?? '';
-    expect(runId).not.toBe('');
+    const { monitor, runId: started } = await startRun(page);
+    runId = started;
 
     // Watch the chart's point count while the run is measuring: it must be seen at (at
     // least) two different, growing values before the run completes.
@@ -166,7 +117,7 @@ describe('Benchmarks page against real services, a real sshd, real runc and runs
       if (Date.now() > deadline) throw new Error(`the run did not finish in time (phase ${phase}, ${points} points)`);
       await new Promise((r) => setTimeout(r, 40));
     }
-    expect(await monitor.getAttribute('data-phase'), await page.getByTestId('run-phase-message').textContent() ?? '').toBe('completed');
+    await expectCompleted(page, monitor);
     expect(seen.length, `point counts seen while running: ${seen.join(', ')}`).toBeGreaterThanOrEqual(2);
     expect([...seen].sort((a, b) => a - b)).toEqual(seen);
 
@@ -222,7 +173,7 @@ describe('Benchmarks page against real services, a real sshd, real runc and runs
     await page.getByTestId('run-detail').evaluate((el) => el.closest('.split__detail')?.scrollTo({ top: 0 }));
 
     // Samples CSV: 44 rows (warm-ups flagged), the agreed header.
-    const samples = await downloadOf(() => page.getByTestId('export-samples-csv').click());
+    const samples = await downloadOf(page, () => page.getByTestId('export-samples-csv').click());
     expect(samples.download.suggestedFilename()).toBe(`runtime-lab-${runId}-samples.csv`);
     const rows = parseCsv(samples.content.toString('utf8'));
     const [header, ...body] = rows;
@@ -238,7 +189,7 @@ describe('Benchmarks page against real services, a real sshd, real runc and runs
       expect(mine.every((r) => r[col('ok')] === 'true' && Number(r[col('duration_ms')]) > 0)).toBe(true);
     }
 
-    const summary = await downloadOf(() => page.getByTestId('export-summary-csv').click());
+    const summary = await downloadOf(page, () => page.getByTestId('export-summary-csv').click());
     expect(summary.download.suggestedFilename()).toBe(`runtime-lab-${runId}-summary.csv`);
     const summaryRows = parseCsv(summary.content.toString('utf8'));
     const sHeader = summaryRows[0] ?? [];
@@ -247,14 +198,14 @@ describe('Benchmarks page against real services, a real sshd, real runc and runs
       ['runsc', String(ITERATIONS)],
     ]);
 
-    const env = await downloadOf(() => page.getByTestId('export-environment-json').click());
+    const env = await downloadOf(page, () => page.getByTestId('export-environment-json').click());
     expect(env.download.suggestedFilename()).toBe(`runtime-lab-${runId}-environment.json`);
     const meta = JSON.parse(env.content.toString('utf8')) as RunMeta;
     expect(meta.plan.iterations).toBe(ITERATIONS);
     expect(meta.plan.order).toBe('round-robin');
     expect(meta.facts.os.kernel).toBe(os.release());
 
-    const png = await downloadOf(() => page.getByTestId('iteration-chart-card').getByTestId('chart-save-png').click());
+    const png = await downloadOf(page, () => page.getByTestId('iteration-chart-card').getByTestId('chart-save-png').click());
     expect(png.download.suggestedFilename()).toBe(`runtime-lab-${runId}-iterations.png`);
     expect(png.content.subarray(0, 8).equals(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe(true);
     expect(png.content.length).toBeGreaterThan(5_000);

@@ -10,11 +10,12 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Download, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { MEMORY_STEP_CSV_COLUMNS } from '../../shared/csv-export.ts';
 import { startSshd, type TestSshd } from '../lab/sshd.ts';
 import { openLabPage, type LabPage } from './browser-harness.ts';
-import { addTrustedKeyHost, CONNECT_TIMEOUT, UI_TIMEOUT } from './ui-flows.ts';
+import { parseCsv } from './read-csv.ts';
+import { addTrustedKeyHost, downloadOf, startRun, UI_TIMEOUT, until, untilCompleted } from './ui-flows.ts';
 
 const RUN_TIMEOUT = 240_000;
 const STEPS = [1, 2];
@@ -25,52 +26,6 @@ let lab: LabPage;
 let dataDir: string;
 let page: Page;
 let runId = '';
-
-/** RFC 4180 as csv-stringify writes it: CRLF records, quotes doubled inside quoted fields. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let field = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i];
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        field += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else field += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(field);
-      field = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(field);
-      rows.push(row);
-      row = [];
-      field = '';
-      i++;
-    } else field += ch;
-  }
-  if (field !== '' || row.length > 0) {
-    row.push(field);
-    rows.push(row);
-  }
-  return rows;
-}
-
-async function downloadOf(click: () => Promise<void>): Promise<{ download: Download; content: Buffer }> {
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_TIMEOUT }), click()]);
-  return { download, content: fs.readFileSync(await download.path()) };
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = UI_TIMEOUT): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function attr(testId: string, name: string): Promise<string> {
   return (await page.getByTestId(testId).first().getAttribute(name)) ?? '';
@@ -154,13 +109,9 @@ describe('A memory run of runc and runsc, planned, measured and read through the
   });
 
   it('measures it and shows memory per container against the number of containers', async () => {
-    await page.getByTestId('bench-run').click();
-    const monitor = page.getByTestId('run-monitor');
-    await monitor.waitFor({ timeout: CONNECT_TIMEOUT });
-    runId = (await monitor.getAttribute('data-run-id')) ?? '';
-    expect(runId).not.toBe('');
-    await until('the run to end', async () => ['completed', 'failed', 'aborted'].includes((await monitor.getAttribute('data-phase')) ?? ''), RUN_TIMEOUT);
-    expect(await monitor.getAttribute('data-phase'), (await page.getByTestId('run-phase-message').textContent()) ?? '').toBe('completed');
+    const { monitor, runId: started } = await startRun(page);
+    runId = started;
+    await untilCompleted(page, monitor, RUN_TIMEOUT);
 
     const stored = lab.services.results.getRun(runId).meta.plan;
     expect(stored.memory).toEqual({ containers: STEPS, settleMs: 500 });
@@ -204,7 +155,7 @@ describe('A memory run of runc and runsc, planned, measured and read through the
 
     // A memory run offers its steps, not samples.
     await expect(page.getByTestId('export-samples-csv').count()).resolves.toBe(0);
-    const csv = await downloadOf(() => page.getByTestId('export-memory-steps-csv').click());
+    const csv = await downloadOf(page, () => page.getByTestId('export-memory-steps-csv').click());
     expect(csv.download.suggestedFilename()).toBe(`runtime-lab-${runId}-memory-steps.csv`);
     const [header, ...lines] = parseCsv(csv.content.toString('utf8'));
     expect(header).toEqual([...MEMORY_STEP_CSV_COLUMNS]);
@@ -214,7 +165,7 @@ describe('A memory run of runc and runsc, planned, measured and read through the
     expect(lines.every((l) => Number(l[col('per_container_pss_bytes')]) > 0 && (l[col('processes')] ?? '') !== '')).toBe(true);
 
     for (const [card, name] of [['memory-card', 'memory-pss'], ['memory-roles-card', 'memory-roles']] as const) {
-      const png = await downloadOf(() => page.getByTestId(card).getByTestId('chart-save-png').click());
+      const png = await downloadOf(page, () => page.getByTestId(card).getByTestId('chart-save-png').click());
       expect(png.download.suggestedFilename()).toBe(`runtime-lab-${runId}-${name}.png`);
       expect(png.content.subarray(1, 4).toString('latin1')).toBe('PNG');
     }

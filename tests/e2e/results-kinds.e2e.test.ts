@@ -5,14 +5,14 @@
 // (every step, driver and kernel present, one series per runtime, exports whole), never a
 // number. Screenshots land in test-artifacts/e2e/ (results-kind-*.png).
 
-import fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Download, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { CRI_STEPS, PERF_KERNELS } from '../../shared/model/plan.ts';
 import { SAMPLE_CSV_COLUMNS, SUMMARY_CSV_COLUMNS } from '../../shared/csv-export.ts';
 import { openLabPage, type LabPage } from './browser-harness.ts';
 import { criRunFixture, perfRunFixture, seedRun, storageDriverRunFixture } from './fixtures/agent-event-fixtures.ts';
-import { UI_TIMEOUT } from './ui-flows.ts';
+import { parseCsv } from './read-csv.ts';
+import { downloadOf, UI_TIMEOUT, until } from './ui-flows.ts';
 
 const CRI_RUN = 'fixture-cri';
 const DRIVERS_RUN = 'fixture-storage-drivers';
@@ -21,27 +21,6 @@ const CRI_ITERATIONS = 12;
 
 let lab: LabPage;
 let page: Page;
-
-/** RFC 4180 as csv-stringify writes it (CRLF records); fields here hold no line breaks, quoted ones are unquoted. */
-function parseCsv(text: string): string[][] {
-  return text
-    .split('\r\n')
-    .filter((line) => line !== '')
-    .map((line) => (line.match(/("([^"]|"")*"|[^,]*)(,|$)/g) ?? []).slice(0, -1).map((f) => f.replace(/,$/, '').replace(/^"|"$/g, '').replace(/""/g, '"')));
-}
-
-async function downloadOf(click: () => Promise<void>): Promise<{ download: Download; content: Buffer }> {
-  const [download] = await Promise.all([page.waitForEvent('download', { timeout: UI_TIMEOUT }), click()]);
-  return { download, content: fs.readFileSync(await download.path()) };
-}
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = UI_TIMEOUT): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 async function openRun(runId: string): Promise<void> {
   await page.locator(`[data-testid="run-row"][data-run-id="${runId}"]`).click();
@@ -53,14 +32,14 @@ async function attr(testId: string, name: string): Promise<string> {
 }
 
 async function expectPng(card: string, filename: string): Promise<void> {
-  const png = await downloadOf(() => page.getByTestId(card).getByTestId('chart-save-png').click());
+  const png = await downloadOf(page, () => page.getByTestId(card).getByTestId('chart-save-png').click());
   expect(png.download.suggestedFilename()).toBe(filename);
   expect(png.content.subarray(1, 4).toString('latin1')).toBe('PNG');
   expect(png.content.length).toBeGreaterThan(5_000);
 }
 
 async function exportCsv(kind: string): Promise<{ filename: string; header: string[]; rows: string[][] }> {
-  const file = await downloadOf(() => page.getByTestId(`export-${kind}`).click());
+  const file = await downloadOf(page, () => page.getByTestId(`export-${kind}`).click());
   const [header = [], ...rows] = parseCsv(file.content.toString('utf8'));
   return { filename: file.download.suggestedFilename(), header, rows };
 }

@@ -5,7 +5,7 @@
 // dockerd uses this containerd (--containerd), as Debian's docker.io does with the system one.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandLine } from '../../shared/shell-quote.ts';
 import { containerd as containerdRecipe } from '../../knowledge/recipes/containerd.ts';
@@ -22,7 +22,9 @@ export interface TestDaemons {
   daemonJson: string;
   /** dockerd's pid as it writes it itself (--pidfile): still right after a restart by the code under test. */
   dockerdPid(): number | null;
-  /** Stops both daemons, then kills what they left (shims, runsc sandboxes) and the folders under /run they made. */
+  /** The CRI plugin's CNI conf dir (under the temp root). */
+  cniConfDir: string;
+  /** Stops both daemons, then kills what they left (shims, runsc sandboxes), the folders under /run they made and the CNI bridge and namespaces. */
   stop(): void;
 }
 
@@ -35,9 +37,21 @@ export interface CriHandlerConfig {
   args?: string[];
 }
 
+/** A CNI network for the CRI plugin's pods: one bridge, addresses from host-local. */
+export interface CniNetworkConfig {
+  /** The Linux bridge the plugin creates (≤ 15 bytes); deleted at stop. */
+  bridge: string;
+  /** host-local's range, e.g. 10.213.0.0/24. */
+  subnet: string;
+}
+
 export interface DaemonOptions {
-  /** Start containerd with its CRI plugin and this configuration (default: the plugin is disabled). */
-  cri?: { sandboxImage: string; handlers: Record<string, CriHandlerConfig> };
+  /**
+   * Start containerd with its CRI plugin and this configuration (default: the plugin is disabled).
+   * `cni`: a bridge network from Debian's plugins (/usr/lib/cni) in the conf dir; without it the
+   * conf dir stays empty and only pods on the host network can run.
+   */
+  cri?: { sandboxImage: string; handlers: Record<string, CriHandlerConfig>; cni?: CniNetworkConfig };
   /** Start dockerd too (default true). */
   docker?: boolean;
 }
@@ -49,10 +63,14 @@ const CONTAINERD_CONFIG = 'version = 2\n# No pods in these tests: the CRI plugin
 
 /** runc state of the CRI plugin's containers: shared by every containerd on the host, so only what a test added is removed. */
 const K8S_RUNC_STATE = '/run/containerd/runc/k8s.io';
+/** Where containerd 1.6's CRI plugin mounts its pods' network namespaces (fixed, not configurable). */
+const NETNS_DIR = '/run/netns';
+/** Debian's containernetworking-plugins. */
+const CNI_BIN_DIR = '/usr/lib/cni';
 
 /**
- * containerd's CRI plugin for tests: the given sandbox image and handlers, CNI folders
- * under the temp root (empty: pods use the host network), the streaming server on a
+ * containerd's CRI plugin for tests: the given sandbox image and handlers, the CNI conf dir
+ * under the temp root (empty unless `cni` is given), the streaming server on a
  * loopback port of the kernel's choosing. restrict_oom_score_adj: this lab runs without
  * CAP_SYS_RESOURCE, so the sandbox's oom_score_adj of -998 cannot be set ("setting
  * oom_score_adj … permission denied" from runsc, "can't get final child's PID" from runc).
@@ -67,7 +85,7 @@ function criConfig(root: string, cri: NonNullable<DaemonOptions['cri']>): string
     '  stream_server_port = "0"',
     '  restrict_oom_score_adj = true',
     '[plugins."io.containerd.grpc.v1.cri".cni]',
-    `  bin_dir = ${q(join(root, 'cni', 'bin'))}`,
+    `  bin_dir = ${q(cri.cni ? CNI_BIN_DIR : join(root, 'cni', 'bin'))}`,
     `  conf_dir = ${q(join(root, 'cni', 'conf'))}`,
     '[plugins."io.containerd.grpc.v1.cri".containerd]',
     '  snapshotter = "overlayfs"',
@@ -85,6 +103,23 @@ function criConfig(root: string, cri: NonNullable<DaemonOptions['cri']>): string
     if (binary) lines.push(`[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.${q(name)}.options]`, `  BinaryName = ${q(binary)}`);
   }
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The smallest bridge network: no gateway address on the bridge (so the bridge plugin does
+ * not turn on the host's ip_forward) and no masquerading (the host's NAT table stays as it
+ * is); host-local keeps its leases under the temp root.
+ */
+function cniConflist(root: string, cni: CniNetworkConfig): string {
+  const network = {
+    cniVersion: '1.0.0',
+    name: `${cni.bridge}-net`,
+    plugins: [{
+      type: 'bridge', bridge: cni.bridge, isGateway: false, ipMasq: false, hairpinMode: false,
+      ipam: { type: 'host-local', ranges: [[{ subnet: cni.subnet }]], dataDir: join(root, 'cni', 'ipam') },
+    }],
+  };
+  return `${JSON.stringify(network, null, 2)}\n`;
 }
 
 /** `namespaces`: the containerd namespaces the tests use, whose runc state under /run is removed at the end. */
@@ -109,6 +144,9 @@ export function startDaemons(root: string, daemonJsonContent: string, namespaces
     dockerdExtraArgs: ['--iptables=false', '--bridge=none', '--containerd', join(root, 'containerd', 'containerd.sock')],
   };
   writeFileSync(String(params.containerdConfig), options.cri ? criConfig(root, options.cri) : CONTAINERD_CONFIG);
+  const cni = options.cri?.cni;
+  const netnsBefore = new Set(listDir(NETNS_DIR));
+  if (cni) writeFileSync(join(root, 'cni', 'conf', '10-runtime-lab-test.conflist'), cniConflist(root, cni));
   const withDocker = options.docker ?? true;
   writeFileSync(String(params.dockerDaemonJson), daemonJsonContent);
   const containerd = Daemon.parse(containerdRecipe.daemons?.[0]);
@@ -141,6 +179,7 @@ export function startDaemons(root: string, daemonJsonContent: string, namespaces
     dockerHost: `unix://${String(params.dockerSocket)}`,
     daemonJson: String(params.dockerDaemonJson),
     dockerdPid,
+    cniConfDir: join(root, 'cni', 'conf'),
     stop() {
       // A dockerd restarted by the code under test is not the one the setup pidfile names.
       const pid = dockerdPid();
@@ -155,6 +194,7 @@ export function startDaemons(root: string, daemonJsonContent: string, namespaces
         for (const ns of namespaces) rmSync(`/run/containerd/runc/${ns}`, { recursive: true, force: true });
         for (const entry of listDir(K8S_RUNC_STATE).filter((e) => !k8sStateBefore.has(e))) rmSync(join(K8S_RUNC_STATE, entry), { recursive: true, force: true });
         if (k8sStateBefore.size === 0) spawnSync('rmdir', [K8S_RUNC_STATE]);
+        if (cni) removeCniLeftovers(cni.bridge, netnsBefore);
         for (const dir of RUN_DIRS.filter((d) => !preexisting.has(d))) spawnSync('rmdir', [dir]);
       }
     },
@@ -185,6 +225,33 @@ function killLeftovers(root: string): void {
 function unmountUnder(root: string): void {
   const points = readOptional('/proc/self/mountinfo').split('\n').map((line) => line.split(' ')[4] ?? '').filter((p) => p.startsWith(`${root}/`));
   for (const point of points.reverse()) spawnSync('umount', ['-l', point]);
+}
+
+/**
+ * The bridge, and network namespaces that appeared while the daemons ran and that no process
+ * lives in any more (pods the tests did not remove; deleting a namespace deletes its veth).
+ * A namespace someone's live pod uses is left alone.
+ */
+function removeCniLeftovers(bridge: string, netnsBefore: ReadonlySet<string>): void {
+  const inUse = new Set<number>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      inUse.add(statSync(`/proc/${name}/ns/net`).ino);
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  for (const entry of listDir(NETNS_DIR).filter((e) => !netnsBefore.has(e))) {
+    let ino: number;
+    try {
+      ino = statSync(join(NETNS_DIR, entry)).ino;
+    } catch {
+      continue;
+    }
+    if (!inUse.has(ino)) spawnSync('ip', ['netns', 'delete', entry]);
+  }
+  spawnSync('ip', ['link', 'delete', bridge, 'type', 'bridge']);
 }
 
 function listDir(dir: string): string[] {

@@ -4,6 +4,7 @@ import { CRI_STEPS } from '../../../shared/model/plan.ts';
 import type { RuntimeSummary } from '../../../shared/stats.ts';
 import { ChartCard } from '../charts/ChartCard.tsx';
 import { CriStepsChart } from '../charts/CriStepsChart.tsx';
+import { CategoryLegendItems } from '../charts/LegendItems.tsx';
 import { categoryColor } from '../charts/palette.ts';
 import { Icon } from '../Icon.tsx';
 import { DaemonUsageCard } from './DaemonUsageCard.tsx';
@@ -50,12 +51,7 @@ export function CriAnalysis({ run, pngBase, aside }: AnalysisProps) {
         pngName={`${pngBase}-cri-steps`}
         footer={
           <div className="chart-legend" data-testid="cri-steps-legend">
-            {steps.map((step, i) => (
-              <span key={step} className="chart-legend__item" data-testid="cri-step-legend" data-step={step}>
-                <span className="swatch" style={{ background: categoryColor(i) }} />
-                <span className="mono">{step}</span>
-              </span>
-            ))}
+            <CategoryLegendItems names={steps} testId="cri-step-legend" dataName="step" />
             <span className="chart-legend__sep" />
             <span className="chart-legend__item muted">
               <span className="legend-tick" /> whole loop (median)

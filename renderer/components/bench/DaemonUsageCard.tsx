@@ -1,13 +1,12 @@
-import { useMemo, useRef, useState } from 'react';
+import { useMemo, useRef } from 'react';
 import type { Chart } from 'chart.js';
 import type { DaemonUsageReading } from '../../../shared/model/run-record.ts';
 import type { LiveRun } from '../../store/runs-store.ts';
-import { asLabError, call } from '../../lab-client.ts';
 import { ChartCard } from '../charts/ChartCard.tsx';
 import { DaemonUsageChart, formatPeakRss, processColor, usageSeries } from '../charts/DaemonUsageChart.tsx';
 import { Icon } from '../Icon.tsx';
-import { downloadText } from './download.ts';
 import { useRunExtras } from './run-extras.ts';
+import { useRunExport } from './use-run-export.ts';
 
 // The daemons' and shims' CPU and RSS beside the latency series (methods ctr, docker, cri):
 // the talk's "cri-o at 100% CPU, containerd at 20%" at a glance, with the readings as CSV.
@@ -18,8 +17,7 @@ const NO_READINGS: DaemonUsageReading[] = [];
 export function DaemonUsageCard({ run, live, pngBase }: { run: LiveRun; live: boolean; pngBase: string }) {
   const chart = useRef<Chart | null>(null);
   const extras = useRunExtras(run.runId, live, `${run.phase ?? ''}\n${run.meta?.finishedAt ?? ''}`);
-  const [exporting, setExporting] = useState(false);
-  const [exportError, setExportError] = useState<string | null>(null);
+  const { exporting, exportError, exportFile: exportCsv } = useRunExport(run.runId, 'daemon-usage-csv');
   const readings = extras?.daemonUsage ?? NO_READINGS;
   // The clock's origin: when measuring began (the first reading or the first sample, whichever
   // came first), the same live and afterwards, without the deploy time before it.
@@ -28,19 +26,6 @@ export function DaemonUsageCard({ run, live, pngBase }: { run: LiveRun; live: bo
   const startedAt = Number.isFinite(origin) ? new Date(origin).toISOString() : (run.meta?.startedAt ?? new Date(run.firstSeenAt).toISOString());
   const series = useMemo(() => usageSeries(readings, Date.parse(startedAt)), [readings, startedAt]);
   const sampleMs = run.plan?.daemonSampleMs;
-
-  async function exportCsv() {
-    setExporting(true);
-    setExportError(null);
-    try {
-      const file = await call('runs:export', { runId: run.runId, kind: 'daemon-usage-csv' });
-      downloadText(file.filename, file.mimeType, file.content);
-    } catch (err) {
-      setExportError(asLabError(err).message);
-    } finally {
-      setExporting(false);
-    }
-  }
 
   return (
     <ChartCard

@@ -1,17 +1,18 @@
 import { useRef, useState } from 'react';
 import type { Chart } from 'chart.js';
 import type { MemoryStep } from '../../../shared/model/run-record.ts';
-import { asLabError, call } from '../../lab-client.ts';
 import { ChartCard } from '../charts/ChartCard.tsx';
+import { RuntimeLegendItems } from '../charts/LegendItems.tsx';
 import { MemoryChart, rolesOf, type MemoryMetric } from '../charts/MemoryChart.tsx';
 import { countedRoles, largestSteps, MEMORY_ROLES, MemoryRolesChart } from '../charts/MemoryRolesChart.tsx';
 import { categoryColor, runtimeColor } from '../charts/palette.ts';
 import { formatBytes } from '../format.ts';
 import { Icon } from '../Icon.tsx';
 import { DaemonUsageCard } from './DaemonUsageCard.tsx';
-import { downloadText } from './download.ts';
 import { useRunExtras } from './run-extras.ts';
 import { isLive, runtimeNames, type AnalysisProps } from './run-view.ts';
+import { SegmentedPicker } from './SegmentedPicker.tsx';
+import { useRunExport } from './use-run-export.ts';
 
 // A memory plan: loop.c kept running in N containers per runtime, N stepping up. What one
 // more container costs as N grows (a line per runtime), where that memory sits (the
@@ -23,27 +24,13 @@ export function MemoryAnalysis({ run, pngBase, aside }: AnalysisProps) {
   const memoryChart = useRef<Chart | null>(null);
   const rolesChart = useRef<Chart | null>(null);
   const [metric, setMetric] = useState<MemoryMetric>('pss');
-  const [exporting, setExporting] = useState(false);
-  const [exportError, setExportError] = useState<string | null>(null);
   const live = isLive(run);
   const extras = useRunExtras(run.runId, live, `${run.phase ?? ''}\n${run.meta?.finishedAt ?? ''}`);
   const steps = extras?.memorySteps ?? NO_STEPS;
   const runtimes = runtimeNames(run);
   const planned = run.plan?.memory?.containers ?? [];
   const roles = countedRoles(largestSteps(steps, runtimes));
-
-  async function exportCsv() {
-    setExporting(true);
-    setExportError(null);
-    try {
-      const file = await call('runs:export', { runId: run.runId, kind: 'memory-steps-csv' });
-      downloadText(file.filename, file.mimeType, file.content);
-    } catch (err) {
-      setExportError(asLabError(err).message);
-    } finally {
-      setExporting(false);
-    }
-  }
+  const { exporting, exportError, exportFile: exportCsv } = useRunExport(run.runId, 'memory-steps-csv');
 
   return (
     <div className="run-analysis" data-testid="memory-analysis" data-steps={steps.length}>
@@ -56,21 +43,15 @@ export function MemoryAnalysis({ run, pngBase, aside }: AnalysisProps) {
         pngName={`${pngBase}-memory-${metric}`}
         tools={
           <>
-            <div className="segmented segmented--small" role="radiogroup" aria-label="Measure" data-testid="memory-metric" data-metric={metric}>
-              {(['pss', 'drop'] as const).map((m) => (
-                <button
-                  key={m}
-                  type="button"
-                  role="radio"
-                  aria-checked={metric === m}
-                  className={metric === m ? 'segmented__item segmented__item--on' : 'segmented__item'}
-                  data-testid={`memory-metric-${m}`}
-                  onClick={() => setMetric(m)}
-                >
-                  {m === 'pss' ? 'PSS' : 'MemAvailable drop'}
-                </button>
-              ))}
-            </div>
+            <SegmentedPicker
+              ariaLabel="Measure"
+              options={['pss', 'drop'] as const}
+              value={metric}
+              onChange={setMetric}
+              labelOf={(m) => (m === 'pss' ? 'PSS' : 'MemAvailable drop')}
+              testId="memory-metric"
+              dataName="metric"
+            />
             <button type="button" className="btn btn--small" title="Every step as CSV: PSS, MemAvailable, the processes counted" data-testid="export-memory-steps-csv-card" disabled={exporting || steps.length === 0} onClick={() => void exportCsv()}>
               <Icon name="file" size={14} /> CSV
             </button>
@@ -78,12 +59,7 @@ export function MemoryAnalysis({ run, pngBase, aside }: AnalysisProps) {
         }
         footer={
           <div className="chart-legend">
-            {runtimes.map((r, i) => (
-              <span key={r} className="chart-legend__item">
-                <span className="legend-line" style={{ background: runtimeColor(i) }} />
-                <span className="mono">{r}</span>
-              </span>
-            ))}
+            <RuntimeLegendItems names={runtimes} />
             <span className="chart-legend__sep" />
             <span className="chart-legend__item muted small">
               steps planned: {planned.join(', ') || '—'} containers · settle {run.plan?.memory?.settleMs ?? 2000} ms

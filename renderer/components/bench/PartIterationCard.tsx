@@ -3,7 +3,8 @@ import type { Chart } from 'chart.js';
 import type { Sample } from '../../../shared/model/run-record.ts';
 import { ChartCard, ToolToggle } from '../charts/ChartCard.tsx';
 import { IterationChart } from '../charts/IterationChart.tsx';
-import { FAILURE_COLOR, runtimeColor } from '../charts/palette.ts';
+import { RuntimeLegendItems } from '../charts/LegendItems.tsx';
+import { FAILURE_COLOR } from '../charts/palette.ts';
 import { stepByRuntime } from '../charts/sample-series.ts';
 import type { LiveRun } from '../../store/runs-store.ts';
 import { isLive } from './run-view.ts';
@@ -62,12 +63,7 @@ export function PartIterationCard(props: { run: LiveRun; runtimes: readonly stri
             ))}
           </div>
           <div className="chart-legend">
-            {runtimes.map((name, i) => (
-              <span key={name} className="chart-legend__item">
-                <span className="legend-line" style={{ background: runtimeColor(i) }} />
-                <span className="mono">{name}</span>
-              </span>
-            ))}
+            <RuntimeLegendItems names={runtimes} />
             {warmups > 0 ? (
               <span className="chart-legend__item muted">
                 <span className="legend-dashed" /> warm-up

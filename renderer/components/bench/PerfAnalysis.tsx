@@ -3,6 +3,7 @@ import type { Chart } from 'chart.js';
 import { PERF_KERNELS } from '../../../shared/model/plan.ts';
 import { ChartCard } from '../charts/ChartCard.tsx';
 import { GroupedBarChart, type BarValue } from '../charts/GroupedBarChart.tsx';
+import { RuntimeLegendItems } from '../charts/LegendItems.tsx';
 import { categoryColor, runtimeColor } from '../charts/palette.ts';
 import { Icon } from '../Icon.tsx';
 import { formatMs, formatTick } from './bench-format.ts';
@@ -10,6 +11,7 @@ import { DaemonUsageCard } from './DaemonUsageCard.tsx';
 import { MedianMatrix, type MatrixRow } from './MedianMatrix.tsx';
 import { PartIterationCard } from './PartIterationCard.tsx';
 import { isLive, runtimeNames, type AnalysisProps } from './run-view.ts';
+import { SegmentedPicker } from './SegmentedPicker.tsx';
 import { indexSummaries } from './summary-index.ts';
 
 // A perf plan: the same static binary times a CPU loop, a getpid loop and write+fsync
@@ -75,30 +77,19 @@ export function PerfAnalysis({ run, pngBase, aside }: AnalysisProps) {
         chart={barsChart}
         pngName={`${pngBase}-perf-${scale}`}
         tools={
-          <div className="segmented segmented--small" role="radiogroup" aria-label="Scale" data-testid="perf-scale" data-scale={scale}>
-            {(['relative', 'absolute'] as const).map((s) => (
-              <button
-                key={s}
-                type="button"
-                role="radio"
-                aria-checked={scale === s}
-                className={scale === s ? 'segmented__item segmented__item--on' : 'segmented__item'}
-                data-testid={`perf-scale-${s}`}
-                onClick={() => setScale(s)}
-              >
-                {s === 'relative' ? '× fastest' : 'ms'}
-              </button>
-            ))}
-          </div>
+          <SegmentedPicker
+            ariaLabel="Scale"
+            options={['relative', 'absolute'] as const}
+            value={scale}
+            onChange={setScale}
+            labelOf={(s) => (s === 'relative' ? '× fastest' : 'ms')}
+            testId="perf-scale"
+            dataName="scale"
+          />
         }
         footer={
           <div className="chart-legend">
-            {names.map((r, i) => (
-              <span key={r} className="chart-legend__item">
-                <span className="swatch" style={{ background: runtimeColor(i) }} />
-                <span className="mono">{r}</span>
-              </span>
-            ))}
+            <RuntimeLegendItems names={names} mark="swatch" />
             <span className="chart-legend__sep" />
             <span className="chart-legend__item muted small">cpu: integer loop · syscalls: getpid loop · io: write + fsync</span>
           </div>

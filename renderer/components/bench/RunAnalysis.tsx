@@ -3,7 +3,8 @@ import type { Chart } from 'chart.js';
 import { CdfChart } from '../charts/CdfChart.tsx';
 import { ChartCard, ToolToggle } from '../charts/ChartCard.tsx';
 import { IterationChart } from '../charts/IterationChart.tsx';
-import { FAILURE_COLOR, runtimeColor } from '../charts/palette.ts';
+import { RuntimeLegendItems } from '../charts/LegendItems.tsx';
+import { FAILURE_COLOR } from '../charts/palette.ts';
 import { SummaryChart } from '../charts/SummaryChart.tsx';
 import { Icon } from '../Icon.tsx';
 import { CriAnalysis } from './CriAnalysis.tsx';
@@ -69,12 +70,7 @@ function StartupAnalysis({ run, pngBase, aside }: AnalysisProps) {
         }
         footer={
           <div className="chart-legend">
-            {runtimes.map((name, i) => (
-              <span key={name} className="chart-legend__item">
-                <span className="legend-line" style={{ background: runtimeColor(i) }} />
-                <span className="mono">{name}</span>
-              </span>
-            ))}
+            <RuntimeLegendItems names={runtimes} />
             <span className="chart-legend__sep" />
             {warmups > 0 ? (
               <span className="chart-legend__item muted">
@@ -152,12 +148,7 @@ function StartupAnalysis({ run, pngBase, aside }: AnalysisProps) {
           pngName={`${pngBase}-cdf`}
           footer={
             <div className="chart-legend">
-              {runtimes.map((name, i) => (
-                <span key={name} className="chart-legend__item">
-                  <span className="legend-line" style={{ background: runtimeColor(i) }} />
-                  <span className="mono">{name}</span>
-                </span>
-              ))}
+              <RuntimeLegendItems names={runtimes} />
             </div>
           }
         >

@@ -4,7 +4,8 @@ import { CdfChart } from '../charts/CdfChart.tsx';
 import { ChartCard, ToolToggle } from '../charts/ChartCard.tsx';
 import { GroupedBarChart, type BarValue } from '../charts/GroupedBarChart.tsx';
 import { IterationChart } from '../charts/IterationChart.tsx';
-import { categoryColor, runtimeColor } from '../charts/palette.ts';
+import { CategoryLegendItems, RuntimeLegendItems } from '../charts/LegendItems.tsx';
+import { categoryColor } from '../charts/palette.ts';
 import { driverSeries, wholeIterationsByRuntimeAndDriver } from '../charts/sample-series.ts';
 import { Icon } from '../Icon.tsx';
 import { formatMs, formatTick } from './bench-format.ts';
@@ -59,12 +60,7 @@ export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
         pngName={`${pngBase}-storage-drivers`}
         footer={
           <div className="chart-legend">
-            {drivers.map((d, i) => (
-              <span key={d} className="chart-legend__item" data-testid="driver-legend" data-driver={d}>
-                <span className="swatch" style={{ background: categoryColor(i) }} />
-                <span className="mono">{d}</span>
-              </span>
-            ))}
+            <CategoryLegendItems names={drivers} testId="driver-legend" dataName="driver" />
             <span className="chart-legend__sep" />
             <span className="chart-legend__item muted">
               <span className="legend-whisker" /> 95% CI of the median
@@ -103,12 +99,7 @@ export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
         }
         footer={
           <div className="chart-legend">
-            {series.map((s, i) => (
-              <span key={s} className="chart-legend__item">
-                <span className="legend-line" style={{ background: runtimeColor(i) }} />
-                <span className="mono">{s}</span>
-              </span>
-            ))}
+            <RuntimeLegendItems names={series} />
           </div>
         }
       >

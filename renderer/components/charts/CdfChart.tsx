@@ -3,7 +3,7 @@ import type { Chart, TooltipItem } from 'chart.js';
 import type { Sample } from '../../../shared/model/run-record.ts';
 import { formatMs, formatTick } from '../bench/bench-format.ts';
 import { runtimeColor } from './palette.ts';
-import { registerCharts } from './register.ts';
+import { useChart } from './use-chart.ts';
 import { wholeIterationsByRuntime } from './sample-series.ts';
 
 // The distribution as a CDF (Kuasar's way of showing startup latency): for each runtime,
@@ -50,17 +50,13 @@ export function CdfChart(props: {
 }) {
   const { samples, rev, runtimes, logScale, chartRef, height = 280, xTitle = 'startup time (ms)' } = props;
   const seriesOf = useRef(props.seriesOf ?? wholeIterationsByRuntime);
-  const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
   const runtimesKey = runtimes.join('\n');
-  const own = useRef<Chart<'line', CdfPoint[]> | null>(null);
 
-  useEffect(() => {
-    const el = canvas.current;
-    if (!el) return;
-    const ChartJs = registerCharts();
+  // xTitle: fixed for a chart's life, like seriesOf.
+  const { canvasRef, ownRef } = useChart<'line', CdfPoint[]>(chartRef, () => {
     const names = runtimesKey.split('\n').filter(Boolean);
-    const chart = new ChartJs<'line', CdfPoint[]>(el, {
+    return {
       type: 'line',
       data: {
         datasets: names.map((name, i) => ({
@@ -75,9 +71,6 @@ export function CdfChart(props: {
         })),
       },
       options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
         parsing: false,
         normalized: true,
         interaction: { mode: 'nearest', intersect: false },
@@ -105,20 +98,11 @@ export function CdfChart(props: {
           },
         },
       },
-    });
-    own.current = chart;
-    chartRef.current = chart as unknown as Chart;
-    return () => {
-      chart.destroy();
-      own.current = null;
-      if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
     };
-    // xTitle: fixed for a chart's life, like seriesOf.
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [runtimesKey, chartRef]);
+  }, runtimesKey);
 
   useEffect(() => {
-    const chart = own.current;
+    const chart = ownRef.current;
     if (!chart) return;
     const names = runtimesKey.split('\n').filter(Boolean);
     const values = new Map<string, number[]>(names.map((n) => [n, []]));
@@ -132,11 +116,11 @@ export function CdfChart(props: {
     setScaleType(chart, logScale);
     chart.update('none');
     if (box.current) box.current.dataset.rev = String(rev);
-  }, [samples, rev, runtimesKey, logScale]);
+  }, [samples, rev, runtimesKey, logScale, ownRef]);
 
   return (
     <div className="chart-box" ref={box} style={{ height }} data-testid="cdf-chart">
-      <canvas ref={canvas} role="img" aria-label="Cumulative distribution of startup times per runtime" />
+      <canvas ref={canvasRef} role="img" aria-label="Cumulative distribution of startup times per runtime" />
     </div>
   );
 }

@@ -3,7 +3,7 @@ import type { Chart, Plugin, TooltipItem } from 'chart.js';
 import { formatMs, formatTick } from '../bench/bench-format.ts';
 import type { SummaryIndex } from '../bench/summary-index.ts';
 import { categoryColor } from './palette.ts';
-import { registerCharts } from './register.ts';
+import { useChart } from './use-chart.ts';
 
 // The pod lifecycle of one iteration, per runtime: one horizontal bar made of the median of
 // each CRI call, stacked in call order (RunPodSandbox first), and a black tick at the median
@@ -55,67 +55,50 @@ function loopTicks(marks: RefObject<Marks>): Plugin<'bar'> {
 export function CriStepsChart(props: { index: SummaryIndex; runtimes: readonly string[]; steps: readonly string[]; chartRef: RefObject<Chart | null>; height?: number }) {
   const { index, runtimes, steps, chartRef } = props;
   const height = props.height ?? Math.max(180, 70 + runtimes.length * 62);
-  const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
-  const own = useRef<Chart<'bar', (number | null)[], string> | null>(null);
   const marks = useRef<Marks>({ loop: [] });
   const indexRef = useRef(index);
 
-  useEffect(() => {
-    const el = canvas.current;
-    if (!el) return;
-    const ChartJs = registerCharts();
-    const chart = new ChartJs<'bar', (number | null)[], string>(el, {
-      type: 'bar',
-      data: { labels: [], datasets: [] },
-      plugins: [loopTicks(marks)],
-      options: {
-        indexAxis: 'y',
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        layout: { padding: { top: 4, right: 110, left: 4 } },
-        interaction: { mode: 'nearest', intersect: true },
-        scales: {
-          x: { type: 'linear', stacked: true, beginAtZero: true, title: { display: true, text: 'median per call, stacked in call order (ms)' }, ticks: { callback: (v) => formatTick(Number(v)) } },
-          y: { type: 'category', stacked: true, grid: { display: false }, ticks: { font: { weight: 600, size: 12 }, color: '#3d434b' } },
-        },
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              title: (items) => (items[0] ? `${items[0].label} · ${items[0].dataset.label ?? ''}` : ''),
-              label: (item: TooltipItem<'bar'>) => {
-                const runtime = String(item.label);
-                const s = indexRef.current.get(runtime, item.dataset.label ?? null);
-                if (!s) return '';
-                const ci = s.medianCi ? ` (CI ${formatMs(s.medianCi.low)} – ${formatMs(s.medianCi.high)})` : '';
-                return ` median ${formatMs(s.median)}${ci}`;
-              },
-              footer: (items) => {
-                const item = items[0];
-                const s = item ? indexRef.current.get(String(item.label), item.dataset.label ?? null) : undefined;
-                const loop = item ? indexRef.current.get(String(item.label), null)?.median : null;
-                if (!s) return '';
-                const share = loop && s.median !== null ? ` · ${Math.round((s.median / loop) * 100)}% of the loop` : '';
-                return `n = ${s.n}${s.failures ? ` · ${s.failures} failed` : ''} · p95 ${formatMs(s.p95)}${share}`;
-              },
+  const { canvasRef, ownRef } = useChart<'bar', (number | null)[], string>(chartRef, () => ({
+    type: 'bar',
+    data: { labels: [], datasets: [] },
+    plugins: [loopTicks(marks)],
+    options: {
+      indexAxis: 'y',
+      layout: { padding: { top: 4, right: 110, left: 4 } },
+      interaction: { mode: 'nearest', intersect: true },
+      scales: {
+        x: { type: 'linear', stacked: true, beginAtZero: true, title: { display: true, text: 'median per call, stacked in call order (ms)' }, ticks: { callback: (v) => formatTick(Number(v)) } },
+        y: { type: 'category', stacked: true, grid: { display: false }, ticks: { font: { weight: 600, size: 12 }, color: '#3d434b' } },
+      },
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          callbacks: {
+            title: (items) => (items[0] ? `${items[0].label} · ${items[0].dataset.label ?? ''}` : ''),
+            label: (item: TooltipItem<'bar'>) => {
+              const runtime = String(item.label);
+              const s = indexRef.current.get(runtime, item.dataset.label ?? null);
+              if (!s) return '';
+              const ci = s.medianCi ? ` (CI ${formatMs(s.medianCi.low)} – ${formatMs(s.medianCi.high)})` : '';
+              return ` median ${formatMs(s.median)}${ci}`;
+            },
+            footer: (items) => {
+              const item = items[0];
+              const s = item ? indexRef.current.get(String(item.label), item.dataset.label ?? null) : undefined;
+              const loop = item ? indexRef.current.get(String(item.label), null)?.median : null;
+              if (!s) return '';
+              const share = loop && s.median !== null ? ` · ${Math.round((s.median / loop) * 100)}% of the loop` : '';
+              return `n = ${s.n}${s.failures ? ` · ${s.failures} failed` : ''} · p95 ${formatMs(s.p95)}${share}`;
             },
           },
         },
       },
-    });
-    own.current = chart;
-    chartRef.current = chart as unknown as Chart;
-    return () => {
-      chart.destroy();
-      own.current = null;
-      if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
-    };
-  }, [chartRef]);
+    },
+  }));
 
   useEffect(() => {
-    const chart = own.current;
+    const chart = ownRef.current;
     if (!chart) return;
     indexRef.current = index;
     chart.data.labels = [...runtimes];
@@ -137,11 +120,11 @@ export function CriStepsChart(props: { index: SummaryIndex; runtimes: readonly s
       el.dataset.steps = steps.filter((step) => runtimes.some((r) => index.get(r, step)?.median != null)).join(',');
       el.dataset.loopMarks = String(marks.current.loop.filter((v) => v !== null).length);
     }
-  }, [index, runtimes, steps]);
+  }, [index, runtimes, steps, ownRef]);
 
   return (
     <div className="chart-box" ref={box} style={{ height }} data-testid="cri-steps-chart" data-runtimes="" data-steps="" data-loop-marks="0">
-      <canvas ref={canvas} role="img" aria-label="Median of each CRI call per runtime, stacked in call order, with the whole loop's median" />
+      <canvas ref={canvasRef} role="img" aria-label="Median of each CRI call per runtime, stacked in call order, with the whole loop's median" />
     </div>
   );
 }

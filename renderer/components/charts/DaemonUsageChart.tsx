@@ -3,7 +3,7 @@ import type { Chart, ChartDataset, Plugin, TooltipItem } from 'chart.js';
 import type { DaemonUsageReading, Sample } from '../../../shared/model/run-record.ts';
 import { formatBytes } from '../format.ts';
 import { withAlpha } from './palette.ts';
-import { registerCharts } from './register.ts';
+import { useChart } from './use-chart.ts';
 
 // The daemons' and shims' CPU and memory while the containers were started: CPU % of one
 // CPU per process (solid, left axis) and RSS (dashed, right axis), against seconds since
@@ -160,72 +160,55 @@ export interface DaemonUsageChartProps {
 
 export function DaemonUsageChart(props: DaemonUsageChartProps) {
   const { readings, startedAt, samples, rev, chartRef, height = 260 } = props;
-  const canvas = useRef<HTMLCanvasElement>(null);
-  const own = useRef<Chart<'line', UsagePoint[]> | null>(null);
   const startMs = Date.parse(startedAt);
   const phases = useRef<Phases>({ first: null, measured: null, last: null });
   const series = useMemo(() => usageSeries(readings, startMs), [readings, startMs]);
   const processesKey = series.map((s) => s.process).join('\n');
 
-  useEffect(() => {
-    const el = canvas.current;
-    if (!el) return;
-    const ChartJs = registerCharts();
-    const chart = new ChartJs<'line', UsagePoint[]>(el, {
-      type: 'line',
-      data: { datasets: [] },
-      plugins: [phaseBands(phases)],
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        parsing: false,
-        normalized: true,
-        interaction: { mode: 'nearest', intersect: false, axis: 'x' },
-        layout: { padding: { top: 4, right: 8 } },
-        elements: { line: { tension: 0 }, point: { radius: 0, hitRadius: 5, hoverRadius: 3 } },
-        scales: {
-          x: { type: 'linear', min: 0, title: { display: true, text: 'seconds since measuring began' }, grid: { display: false } },
-          cpu: { type: 'linear', position: 'left', beginAtZero: true, title: { display: true, text: 'CPU (% of one CPU)' }, ticks: { callback: (v) => `${Number(v)} %` } },
-          rss: {
-            type: 'linear',
-            position: 'right',
-            beginAtZero: true,
-            title: { display: true, text: 'RSS (MiB)' },
-            grid: { drawOnChartArea: false },
-          },
+  const { canvasRef, ownRef } = useChart<'line', UsagePoint[]>(chartRef, () => ({
+    type: 'line',
+    data: { datasets: [] },
+    plugins: [phaseBands(phases)],
+    options: {
+      parsing: false,
+      normalized: true,
+      interaction: { mode: 'nearest', intersect: false, axis: 'x' },
+      layout: { padding: { top: 4, right: 8 } },
+      elements: { line: { tension: 0 }, point: { radius: 0, hitRadius: 5, hoverRadius: 3 } },
+      scales: {
+        x: { type: 'linear', min: 0, title: { display: true, text: 'seconds since measuring began' }, grid: { display: false } },
+        cpu: { type: 'linear', position: 'left', beginAtZero: true, title: { display: true, text: 'CPU (% of one CPU)' }, ticks: { callback: (v) => `${Number(v)} %` } },
+        rss: {
+          type: 'linear',
+          position: 'right',
+          beginAtZero: true,
+          title: { display: true, text: 'RSS (MiB)' },
+          grid: { drawOnChartArea: false },
         },
-        plugins: {
-          legend: { display: false },
-          decimation: { enabled: true, algorithm: 'min-max' },
-          tooltip: {
-            callbacks: {
-              title: (items) => {
-                const item = items[0];
-                return item ? `${(item.raw as UsagePoint).x.toFixed(2)} s` : '';
-              },
-              label: (item: TooltipItem<'line'>) => {
-                const ds = item.dataset as UsageDataset;
-                const p = item.raw as UsagePoint;
-                return ds.rlabKind === 'cpu' ? ` ${ds.rlabProcess}: ${p.y.toFixed(1)} % CPU` : ` ${ds.rlabProcess}: ${p.y.toFixed(1)} MiB RSS`;
-              },
+      },
+      plugins: {
+        legend: { display: false },
+        decimation: { enabled: true, algorithm: 'min-max' },
+        tooltip: {
+          callbacks: {
+            title: (items) => {
+              const item = items[0];
+              return item ? `${(item.raw as UsagePoint).x.toFixed(2)} s` : '';
+            },
+            label: (item: TooltipItem<'line'>) => {
+              const ds = item.dataset as UsageDataset;
+              const p = item.raw as UsagePoint;
+              return ds.rlabKind === 'cpu' ? ` ${ds.rlabProcess}: ${p.y.toFixed(1)} % CPU` : ` ${ds.rlabProcess}: ${p.y.toFixed(1)} MiB RSS`;
             },
           },
         },
       },
-    });
-    own.current = chart;
-    chartRef.current = chart as unknown as Chart;
-    return () => {
-      chart.destroy();
-      own.current = null;
-      if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
-    };
-  }, [chartRef]);
+    },
+  }));
 
   // The series: rebuilt on each new batch of readings (a few thousand points at most per process).
   useEffect(() => {
-    const chart = own.current;
+    const chart = ownRef.current;
     if (!chart) return;
     const datasets: UsageDataset[] = [];
     series.forEach((s, i) => {
@@ -235,18 +218,18 @@ export function DaemonUsageChart(props: DaemonUsageChartProps) {
     });
     chart.data.datasets = datasets;
     chart.update('none');
-  }, [series]);
+  }, [series, ownRef]);
 
   // The iterations' spans, on the same clock.
   useEffect(() => {
     phases.current = phasesOf(samples, startMs);
-    own.current?.update('none');
+    ownRef.current?.update('none');
     // rev: the samples array grows in place.
-  }, [samples, rev, startMs]);
+  }, [samples, rev, startMs, ownRef]);
 
   return (
     <div className="chart-box" style={{ height }} data-testid="daemon-usage-chart" data-processes={processesKey.split('\n').filter(Boolean).join(',')} data-readings={readings.length}>
-      <canvas ref={canvas} role="img" aria-label="CPU and memory of the daemons and shims over the run" />
+      <canvas ref={canvasRef} role="img" aria-label="CPU and memory of the daemons and shims over the run" />
     </div>
   );
 }

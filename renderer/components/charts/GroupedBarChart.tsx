@@ -1,7 +1,7 @@
 import { useEffect, useRef, type RefObject } from 'react';
 import type { Chart, Plugin, TooltipItem } from 'chart.js';
 import { withAlpha } from './palette.ts';
-import { registerCharts } from './register.ts';
+import { useChart } from './use-chart.ts';
 
 // Grouped bars with an interval whisker on each: runtime × storage driver (the talk's
 // chart), or perf kernel × runtime. A bar is a median; its whisker the median's bootstrap
@@ -111,18 +111,13 @@ export interface GroupedBarChartProps {
 
 export function GroupedBarChart(props: GroupedBarChartProps) {
   const { groups, bars, valueOf, yTitle, format, logScale = false, reference, showValues = false, chartRef, testId, ariaLabel, height = 300 } = props;
-  const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
-  const own = useRef<Chart<'bar', (number | null)[], string> | null>(null);
   const whiskers = useRef<Whiskers>({ ranges: [], labels: [] });
   const details = useRef<(string[] | undefined)[][]>([]);
   const formatRef = useRef(format);
   const referenceRef = useRef(reference);
 
-  useEffect(() => {
-    const el = canvas.current;
-    if (!el) return;
-    const ChartJs = registerCharts();
+  const { canvasRef, ownRef } = useChart<'bar', (number | null)[], string>(chartRef, () => {
     const referenceLine: Plugin<'bar'> = {
       id: 'rlabReferenceLine',
       beforeDatasetsDraw(chart) {
@@ -142,14 +137,11 @@ export function GroupedBarChart(props: GroupedBarChartProps) {
         ctx.restore();
       },
     };
-    const chart = new ChartJs<'bar', (number | null)[], string>(el, {
+    return {
       type: 'bar',
       data: { labels: [], datasets: [] },
       plugins: [referenceLine, whiskerPlugin(whiskers)],
       options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
         layout: { padding: { top: 18, right: 8, left: 4 } },
         interaction: { mode: 'nearest', intersect: true },
         scales: {
@@ -171,18 +163,11 @@ export function GroupedBarChart(props: GroupedBarChartProps) {
           },
         },
       },
-    });
-    own.current = chart;
-    chartRef.current = chart as unknown as Chart;
-    return () => {
-      chart.destroy();
-      own.current = null;
-      if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
     };
-  }, [chartRef]);
+  });
 
   useEffect(() => {
-    const chart = own.current;
+    const chart = ownRef.current;
     if (!chart) return;
     formatRef.current = format;
     referenceRef.current = reference;
@@ -214,11 +199,11 @@ export function GroupedBarChart(props: GroupedBarChartProps) {
       el.dataset.values = String(values.flat().filter((v) => v !== null).length);
       el.dataset.whiskers = String(whiskers.current.ranges.flat().filter((r) => r !== null).length);
     }
-  }, [groups, bars, valueOf, yTitle, format, logScale, reference, showValues]);
+  }, [groups, bars, valueOf, yTitle, format, logScale, reference, showValues, ownRef]);
 
   return (
     <div className="chart-box" ref={box} style={{ height }} data-testid={testId} data-groups="" data-bars="" data-values="0" data-whiskers="0">
-      <canvas ref={canvas} role="img" aria-label={ariaLabel} />
+      <canvas ref={canvasRef} role="img" aria-label={ariaLabel} />
     </div>
   );
 }

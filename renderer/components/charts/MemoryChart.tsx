@@ -3,7 +3,7 @@ import type { Chart, ChartDataset, TooltipItem } from 'chart.js';
 import type { MemoryStep } from '../../../shared/model/run-record.ts';
 import { formatBytes } from '../format.ts';
 import { FAILURE_COLOR, runtimeColor } from './palette.ts';
-import { registerCharts } from './register.ts';
+import { useChart } from './use-chart.ts';
 
 // A memory plan's answer: what one more container costs, per runtime, as the number of
 // containers grows — PSS of every process the runtime added, per container (or the host's
@@ -41,65 +41,48 @@ function setYTitle(chart: Chart<'line', MemoryPoint[]>, text: string): void {
 
 export function MemoryChart(props: { steps: readonly MemoryStep[]; runtimes: readonly string[]; metric: MemoryMetric; chartRef: RefObject<Chart | null>; height?: number }) {
   const { steps, runtimes, metric, chartRef, height = 320 } = props;
-  const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
-  const own = useRef<Chart<'line', MemoryPoint[]> | null>(null);
   const metricRef = useRef(metric);
 
-  useEffect(() => {
-    const el = canvas.current;
-    if (!el) return;
-    const ChartJs = registerCharts();
-    const chart = new ChartJs<'line', MemoryPoint[]>(el, {
-      type: 'line',
-      data: { datasets: [] },
-      options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        parsing: false,
-        interaction: { mode: 'nearest', intersect: false },
-        layout: { padding: { top: 8, right: 12 } },
-        elements: { line: { tension: 0 } },
-        scales: {
-          x: { type: 'linear', beginAtZero: true, title: { display: true, text: 'containers running at once' }, ticks: { precision: 0 }, grid: { display: false } },
-          y: { type: 'linear', beginAtZero: true, title: { display: true, text: '' }, ticks: { callback: (v) => `${Number(v).toLocaleString('en-US', { maximumFractionDigits: 1 })}` } },
-        },
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              title: (items) => {
-                const p = items[0]?.raw as MemoryPoint | undefined;
-                return p ? `${(items[0]?.dataset as MemoryDataset).rlabRuntime} · ${p.step.containers} container${p.step.containers === 1 ? '' : 's'}` : '';
-              },
-              label: (item: TooltipItem<'line'>) => {
-                const { step } = item.raw as MemoryPoint;
-                if (!step.ok) return ` failed: ${(step.error ?? '').slice(0, 140)}`;
-                return metricRef.current === 'pss'
-                  ? ` PSS ${formatBytes(step.perContainerPssBytes)} per container (total ${formatBytes(step.totalPssBytes)})`
-                  : ` MemAvailable −${formatBytes(step.perContainerMemAvailableDropBytes)} per container (total −${formatBytes(step.memAvailableDropBytes)})`;
-              },
-              afterLabel: (item: TooltipItem<'line'>) => {
-                const { step } = item.raw as MemoryPoint;
-                return step.ok ? `   ${step.running}/${step.containers} running · counted: ${rolesOf(step)}` : '';
-              },
+  const { canvasRef, ownRef } = useChart<'line', MemoryPoint[]>(chartRef, () => ({
+    type: 'line',
+    data: { datasets: [] },
+    options: {
+      parsing: false,
+      interaction: { mode: 'nearest', intersect: false },
+      layout: { padding: { top: 8, right: 12 } },
+      elements: { line: { tension: 0 } },
+      scales: {
+        x: { type: 'linear', beginAtZero: true, title: { display: true, text: 'containers running at once' }, ticks: { precision: 0 }, grid: { display: false } },
+        y: { type: 'linear', beginAtZero: true, title: { display: true, text: '' }, ticks: { callback: (v) => `${Number(v).toLocaleString('en-US', { maximumFractionDigits: 1 })}` } },
+      },
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          callbacks: {
+            title: (items) => {
+              const p = items[0]?.raw as MemoryPoint | undefined;
+              return p ? `${(items[0]?.dataset as MemoryDataset).rlabRuntime} · ${p.step.containers} container${p.step.containers === 1 ? '' : 's'}` : '';
+            },
+            label: (item: TooltipItem<'line'>) => {
+              const { step } = item.raw as MemoryPoint;
+              if (!step.ok) return ` failed: ${(step.error ?? '').slice(0, 140)}`;
+              return metricRef.current === 'pss'
+                ? ` PSS ${formatBytes(step.perContainerPssBytes)} per container (total ${formatBytes(step.totalPssBytes)})`
+                : ` MemAvailable −${formatBytes(step.perContainerMemAvailableDropBytes)} per container (total −${formatBytes(step.memAvailableDropBytes)})`;
+            },
+            afterLabel: (item: TooltipItem<'line'>) => {
+              const { step } = item.raw as MemoryPoint;
+              return step.ok ? `   ${step.running}/${step.containers} running · counted: ${rolesOf(step)}` : '';
             },
           },
         },
       },
-    });
-    own.current = chart;
-    chartRef.current = chart as unknown as Chart;
-    return () => {
-      chart.destroy();
-      own.current = null;
-      if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
-    };
-  }, [chartRef]);
+    },
+  }));
 
   useEffect(() => {
-    const chart = own.current;
+    const chart = ownRef.current;
     if (!chart) return;
     metricRef.current = metric;
     const datasets: MemoryDataset[] = [];
@@ -128,11 +111,11 @@ export function MemoryChart(props: { steps: readonly MemoryStep[]; runtimes: rea
       el.dataset.points = String(points);
       el.dataset.failed = String(datasets.filter((d) => d.rlabFailed).reduce((n, d) => n + d.data.length, 0));
     }
-  }, [steps, runtimes, metric]);
+  }, [steps, runtimes, metric, ownRef]);
 
   return (
     <div className="chart-box" ref={box} style={{ height }} data-testid="memory-chart" data-runtimes="" data-metric={metric} data-points="0" data-failed="0">
-      <canvas ref={canvas} role="img" aria-label="Memory per container against the number of containers, one line per runtime" />
+      <canvas ref={canvasRef} role="img" aria-label="Memory per container against the number of containers, one line per runtime" />
     </div>
   );
 }

@@ -3,7 +3,7 @@ import type { Chart, TooltipItem } from 'chart.js';
 import type { MemoryStep } from '../../../shared/model/run-record.ts';
 import { formatBytes } from '../format.ts';
 import { categoryColor } from './palette.ts';
-import { registerCharts } from './register.ts';
+import { useChart } from './use-chart.ts';
 
 // Where a container's memory goes, per runtime: the PSS of the processes counted at the
 // runtime's largest measured step, per container, split by role (the workload, shims,
@@ -28,60 +28,43 @@ export function countedRoles(chosen: readonly (MemoryStep | null)[]): (typeof ME
 export function MemoryRolesChart(props: { steps: readonly MemoryStep[]; runtimes: readonly string[]; chartRef: RefObject<Chart | null> }) {
   const { steps, runtimes, chartRef } = props;
   const height = Math.max(150, 60 + runtimes.length * 48);
-  const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
-  const own = useRef<Chart<'bar', (number | null)[], string> | null>(null);
   const picked = useRef<(MemoryStep | null)[]>([]);
 
-  useEffect(() => {
-    const el = canvas.current;
-    if (!el) return;
-    const ChartJs = registerCharts();
-    const chart = new ChartJs<'bar', (number | null)[], string>(el, {
-      type: 'bar',
-      data: { labels: [], datasets: [] },
-      options: {
-        indexAxis: 'y',
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
-        layout: { padding: { top: 4, right: 12, left: 4 } },
-        interaction: { mode: 'nearest', intersect: true },
-        scales: {
-          x: { type: 'linear', stacked: true, beginAtZero: true, title: { display: true, text: 'PSS per container by process role (MiB)' } },
-          y: { type: 'category', stacked: true, grid: { display: false }, ticks: { font: { weight: 600, size: 12 }, color: '#3d434b' } },
-        },
-        plugins: {
-          legend: { display: false },
-          tooltip: {
-            callbacks: {
-              title: (items) => {
-                const step = items[0] ? picked.current[items[0].dataIndex] : null;
-                return items[0] && step ? `${items[0].label} · ${items[0].dataset.label ?? ''} · at ${step.containers} containers` : '';
-              },
-              label: (item: TooltipItem<'bar'>) => ` ${Number(item.raw).toFixed(2)} MiB per container`,
-              afterLabel: (item: TooltipItem<'bar'>) => {
-                const step = picked.current[item.dataIndex];
-                const procs = step?.processes.filter((p) => p.role === item.dataset.label) ?? [];
-                const names = [...new Set(procs.map((p) => p.comm))].join(', ');
-                return `   ${procs.length} process${procs.length === 1 ? '' : 'es'}: ${names} · ${formatBytes(procs.reduce((n, p) => n + p.pssBytes, 0))} in all`;
-              },
+  const { canvasRef, ownRef } = useChart<'bar', (number | null)[], string>(chartRef, () => ({
+    type: 'bar',
+    data: { labels: [], datasets: [] },
+    options: {
+      indexAxis: 'y',
+      layout: { padding: { top: 4, right: 12, left: 4 } },
+      interaction: { mode: 'nearest', intersect: true },
+      scales: {
+        x: { type: 'linear', stacked: true, beginAtZero: true, title: { display: true, text: 'PSS per container by process role (MiB)' } },
+        y: { type: 'category', stacked: true, grid: { display: false }, ticks: { font: { weight: 600, size: 12 }, color: '#3d434b' } },
+      },
+      plugins: {
+        legend: { display: false },
+        tooltip: {
+          callbacks: {
+            title: (items) => {
+              const step = items[0] ? picked.current[items[0].dataIndex] : null;
+              return items[0] && step ? `${items[0].label} · ${items[0].dataset.label ?? ''} · at ${step.containers} containers` : '';
+            },
+            label: (item: TooltipItem<'bar'>) => ` ${Number(item.raw).toFixed(2)} MiB per container`,
+            afterLabel: (item: TooltipItem<'bar'>) => {
+              const step = picked.current[item.dataIndex];
+              const procs = step?.processes.filter((p) => p.role === item.dataset.label) ?? [];
+              const names = [...new Set(procs.map((p) => p.comm))].join(', ');
+              return `   ${procs.length} process${procs.length === 1 ? '' : 'es'}: ${names} · ${formatBytes(procs.reduce((n, p) => n + p.pssBytes, 0))} in all`;
             },
           },
         },
       },
-    });
-    own.current = chart;
-    chartRef.current = chart as unknown as Chart;
-    return () => {
-      chart.destroy();
-      own.current = null;
-      if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
-    };
-  }, [chartRef]);
+    },
+  }));
 
   useEffect(() => {
-    const chart = own.current;
+    const chart = ownRef.current;
     if (!chart) return;
     const chosen = largestSteps(steps, runtimes);
     picked.current = chosen;
@@ -102,11 +85,11 @@ export function MemoryRolesChart(props: { steps: readonly MemoryStep[]; runtimes
       box.current.dataset.roles = roles.join(',');
       box.current.dataset.runtimes = runtimes.filter((_, i) => chosen[i]).join(',');
     }
-  }, [steps, runtimes]);
+  }, [steps, runtimes, ownRef]);
 
   return (
     <div className="chart-box" ref={box} style={{ height }} data-testid="memory-roles-chart" data-roles="" data-runtimes="">
-      <canvas ref={canvas} role="img" aria-label="PSS per container by process role, per runtime, at its largest step" />
+      <canvas ref={canvasRef} role="img" aria-label="PSS per container by process role, per runtime, at its largest step" />
     </div>
   );
 }

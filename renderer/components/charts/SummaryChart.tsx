@@ -3,7 +3,7 @@ import type { Chart, Plugin, TooltipItem } from 'chart.js';
 import type { RuntimeSummary } from '../../../shared/stats.ts';
 import { formatMs, formatTick } from '../bench/bench-format.ts';
 import { runtimeColor, withAlpha } from './palette.ts';
-import { registerCharts } from './register.ts';
+import { useChart } from './use-chart.ts';
 
 // Per runtime: the median (a bold tick, labelled), its bootstrap confidence interval (a
 // box) and the p5–p95 spread (a whisker with caps). Floating bars and one small plugin —
@@ -56,18 +56,13 @@ const whiskerDecorations: Plugin<'bar'> = {
 
 export function SummaryChart(props: { summaries: readonly RuntimeSummary[]; runtimes: readonly string[]; chartRef: RefObject<Chart | null>; height?: number }) {
   const { summaries, runtimes, chartRef, height = 280 } = props;
-  const canvas = useRef<HTMLCanvasElement>(null);
   const box = useRef<HTMLDivElement>(null);
   // What the tooltip reads: set with the data, in the effect below.
   const summariesRef = useRef<readonly RuntimeSummary[]>([]);
-  const own = useRef<Chart<'bar', (Range | number | null)[], string> | null>(null);
 
-  useEffect(() => {
-    const el = canvas.current;
-    if (!el) return;
-    const ChartJs = registerCharts();
+  const { canvasRef, ownRef } = useChart<'bar', (Range | number | null)[], string>(chartRef, () => {
     const stat = (i: number) => summariesRef.current[i];
-    const chart = new ChartJs<'bar', (Range | number | null)[], string>(el, {
+    return {
       type: 'bar',
       data: {
         labels: [],
@@ -90,9 +85,6 @@ export function SummaryChart(props: { summaries: readonly RuntimeSummary[]; runt
       },
       plugins: [whiskerDecorations],
       options: {
-        responsive: true,
-        maintainAspectRatio: false,
-        animation: false,
         layout: { padding: { top: 8, right: 70, left: 4 } },
         interaction: { mode: 'index', intersect: false },
         scales: {
@@ -121,18 +113,11 @@ export function SummaryChart(props: { summaries: readonly RuntimeSummary[]; runt
           },
         },
       },
-    });
-    own.current = chart;
-    chartRef.current = chart as unknown as Chart;
-    return () => {
-      chart.destroy();
-      own.current = null;
-      if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
     };
-  }, [chartRef]);
+  });
 
   useEffect(() => {
-    const chart = own.current;
+    const chart = ownRef.current;
     if (!chart) return;
     const byName = new Map(summaries.map((s) => [s.runtime, s]));
     const names = [...runtimes, ...summaries.map((s) => s.runtime).filter((r) => !runtimes.includes(r))];
@@ -155,11 +140,11 @@ export function SummaryChart(props: { summaries: readonly RuntimeSummary[]; runt
     }
     chart.update('none');
     if (box.current) box.current.dataset.runtimes = String(ordered.filter((s) => s && s.n > 0).length);
-  }, [summaries, runtimes]);
+  }, [summaries, runtimes, ownRef]);
 
   return (
     <div className="chart-box" ref={box} style={{ height }} data-testid="summary-chart" data-runtimes="0">
-      <canvas ref={canvas} role="img" aria-label="Median startup time per runtime with confidence interval and p5–p95 spread" />
+      <canvas ref={canvasRef} role="img" aria-label="Median startup time per runtime with confidence interval and p5–p95 spread" />
     </div>
   );
 }
