@@ -1,5 +1,6 @@
 import { useEffect, useRef, type RefObject } from 'react';
 import type { Chart, Plugin, TooltipItem } from 'chart.js';
+import { logTicks, roundDown, roundUp } from './log-ticks.ts';
 import { withAlpha } from './palette.ts';
 import { useChart } from './use-chart.ts';
 
@@ -80,14 +81,20 @@ function whiskerPlugin(whiskers: RefObject<Whiskers>): Plugin<'bar'> {
   };
 }
 
-/** Scale type and title of the value axis (chart.js options are mutable by design). */
-function applyYAxis(chart: Chart<'bar', (number | null)[], string>, logScale: boolean, title: string, smallest: number | null): void {
+/**
+ * Scale type, bounds and title of the value axis (chart.js options are mutable by design).
+ * `range`: the smallest and largest of every bar and whisker end, so whiskers stay inside.
+ * On a log axis a bar starts at the axis' minimum: a round figure at most half the smallest
+ * keeps the shortest bar (a 1× on a relative chart) visible.
+ */
+function applyYAxis(chart: Chart<'bar', (number | null)[], string>, logScale: boolean, title: string, range: [number, number] | null): void {
   const y = chart.options.scales?.y;
   if (!y) return;
   y.type = logScale ? 'logarithmic' : 'linear';
   (y as { beginAtZero?: boolean }).beginAtZero = !logScale;
-  // On a log axis a bar starts at the axis' minimum: a decade below the smallest keeps it visible.
-  y.min = logScale && smallest !== null ? 10 ** (Math.floor(Math.log10(smallest)) - 1) : undefined;
+  y.min = logScale && range ? roundDown(range[0] / 2) : undefined;
+  y.max = logScale && range ? roundUp(range[1]) : undefined;
+  (y as { suggestedMax?: number }).suggestedMax = !logScale && range ? range[1] : undefined;
   if (y.title) y.title.text = title;
 }
 
@@ -146,7 +153,15 @@ export function GroupedBarChart(props: GroupedBarChartProps) {
         interaction: { mode: 'nearest', intersect: true },
         scales: {
           x: { type: 'category', grid: { display: false }, ticks: { font: { weight: 600, size: 12 }, color: '#3d434b' } },
-          y: { type: 'linear', beginAtZero: true, title: { display: true, text: '' }, ticks: { callback: (v) => formatRef.current(Number(v)) } },
+          y: {
+            type: 'linear',
+            beginAtZero: true,
+            title: { display: true, text: '' },
+            ticks: { callback: (v) => formatRef.current(Number(v)) },
+            afterBuildTicks: (axis) => {
+              if (axis.type === 'logarithmic') axis.ticks = logTicks(axis.min, axis.max).map((value) => ({ value }));
+            },
+          },
         },
         plugins: {
           legend: { display: false },
@@ -189,8 +204,8 @@ export function GroupedBarChart(props: GroupedBarChartProps) {
       labels: showValues ? values.map((row) => row.map((v) => (v ? format(v.value) : null))) : [],
     };
     details.current = values.map((row) => row.map((v) => v?.detail));
-    const positive = values.flat().flatMap((v) => (v && v.value > 0 ? [v.low ?? v.value, v.value] : [])).filter((n) => n > 0);
-    applyYAxis(chart, logScale, yTitle, positive.length > 0 ? Math.min(...positive) : null);
+    const ends = values.flat().flatMap((v) => (v && v.value > 0 ? [v.low ?? v.value, v.value, v.high ?? v.value] : [])).filter((n) => n > 0);
+    applyYAxis(chart, logScale, yTitle, ends.length > 0 ? [Math.min(...ends), Math.max(...ends)] : null);
     chart.update('none');
     const el = box.current;
     if (el) {
