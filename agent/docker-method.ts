@@ -8,6 +8,7 @@ import {
 import { cgroupMode, hostBasics } from './host-environment.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
 import { recoverLeftoverEdit, registerRuntimes, type DaemonJsonContext, type DaemonJsonEdit, type RuntimeRegistration } from './daemon-json.ts';
+import { daemonJsonReadBy } from './dockerd-process.ts';
 import { spawnTimed } from './spawn-timed.ts';
 import { buildWorkloadImage, importIntoDocker } from './workload-image.ts';
 
@@ -100,6 +101,23 @@ export function daemonJsonContextOf(run: MethodRun, options: DockerOptions, appl
 
 type DockerOptions = ReturnType<typeof resolveDockerOptions>;
 
+/**
+ * The plan's docker options; a plan that names no daemon.json edits the one the dockerd
+ * serving its host really reads (its --config-file), so a dockerd started with its own
+ * file is handled without the user having to know it.
+ */
+export function resolveAgentDockerOptions(plan: MethodRun['plan']): DockerOptions {
+  const options = resolveDockerOptions(plan);
+  if (plan.docker?.daemonJson !== undefined) return options;
+  let reads: string | null = null;
+  try {
+    reads = daemonJsonReadBy(options.host);
+  } catch {
+    // Several dockerds and a TCP host: keep the default; the run names the mismatch if any.
+  }
+  return { ...options, daemonJson: reads ?? options.daemonJson };
+}
+
 export interface PreparedDocker {
   /** `docker -H HOST`: the prefix of every docker command of the run. */
   docker: string[];
@@ -122,7 +140,7 @@ export async function prepareDocker(
   setup: { timeoutMs: number; scratchDir: string; signal: AbortSignal }, held: { edit: DaemonJsonEdit | null },
 ): Promise<PreparedDocker | null> {
   const { plan, signal, emit } = run;
-  const options = resolveDockerOptions(plan);
+  const options = resolveAgentDockerOptions(plan);
   const docker = dockerCli(options);
   const context = daemonJsonContextOf(run, options, options.apply, setup);
   // A journal left by a crashed run is settled first, whatever this run needs.

@@ -133,27 +133,40 @@ export function findDockerd(ctx: Pick<DockerdContext, 'dockerHost'>, target: str
 
 /** As findDockerd, but null when no dockerd serves the socket (stopped, or failed to start). */
 export function runningDockerd(ctx: Pick<DockerdContext, 'dockerHost'>, target: string): number | null {
-  const socket = ctx.dockerHost.startsWith('unix://') ? ctx.dockerHost.slice('unix://'.length) : null;
-  let pid: number;
-  if (socket !== null) {
-    // Under systemd socket activation PID 1 holds the socket too: only a dockerd counts.
-    // One still starting has not bound it yet but names it; other dockerds are not this one.
-    const found = listeningPids(socket).find((p) => commOf(p) === 'dockerd') ?? pidsNamed('dockerd').find((p) => namesSocket(p, socket));
-    if (found === undefined) return null;
-    pid = found;
-  } else {
-    const candidates = pidsNamed('dockerd');
-    if (candidates.length === 0) return null;
-    if (candidates.length > 1) throw new Error(`cannot tell which dockerd serves ${ctx.dockerHost} (dockerd pids ${candidates.join(', ')})`);
-    pid = candidates[0]!;
-  }
-  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-  const cwd = readlinkSync(`/proc/${pid}/cwd`);
-  const reads = path.resolve(cwd, configFileArgument(argv) ?? '/etc/docker/daemon.json');
+  const pid = dockerdServing(ctx.dockerHost);
+  if (pid === null) return null;
+  const reads = daemonJsonOf(pid);
   if (resolveTarget(reads) !== target) {
     throw new Error(`the dockerd serving ${ctx.dockerHost} (pid ${pid}) reads ${reads}, not ${target}: set the plan's docker.daemonJson to ${reads}`);
   }
   return pid;
+}
+
+/**
+ * The daemon.json the dockerd serving `dockerHost` reads (its --config-file, else the
+ * default); null when no dockerd serves it. A plan that names no daemon.json uses this one.
+ */
+export function daemonJsonReadBy(dockerHost: string): string | null {
+  const pid = dockerdServing(dockerHost);
+  return pid === null ? null : daemonJsonOf(pid);
+}
+
+function dockerdServing(dockerHost: string): number | null {
+  const socket = dockerHost.startsWith('unix://') ? dockerHost.slice('unix://'.length) : null;
+  if (socket !== null) {
+    // Under systemd socket activation PID 1 holds the socket too: only a dockerd counts.
+    // One still starting has not bound it yet but names it; other dockerds are not this one.
+    return listeningPids(socket).find((p) => commOf(p) === 'dockerd') ?? pidsNamed('dockerd').find((p) => namesSocket(p, socket)) ?? null;
+  }
+  const candidates = pidsNamed('dockerd');
+  if (candidates.length > 1) throw new Error(`cannot tell which dockerd serves ${dockerHost} (dockerd pids ${candidates.join(', ')})`);
+  return candidates[0] ?? null;
+}
+
+function daemonJsonOf(pid: number): string {
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+  const cwd = readlinkSync(`/proc/${pid}/cwd`);
+  return path.resolve(cwd, configFileArgument(argv) ?? '/etc/docker/daemon.json');
 }
 
 /** Whether dockerd's -H (default /var/run/docker.sock) names this socket. */

@@ -1,11 +1,10 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import { resolveDockerOptions } from '../shared/model/plan.ts';
 import type { AgentEvent, Sample } from '../shared/model/run-record.ts';
 import { emitBundle, failureText, measureLoop, prepareTimer, startSampler, uniform, type MethodRun } from './ctr-method.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
 import { editStorageDriver, recoverLeftoverEdit, type DaemonJsonContext, type DaemonJsonEdit, type RuntimeRegistration, type StorageDriverEdit } from './daemon-json.ts';
-import { daemonJsonContextOf, dockerCli, dockerRunHooks, dockerRuntimeOf, prepareDocker } from './docker-method.ts';
+import { daemonJsonContextOf, dockerCli, dockerRunHooks, dockerRuntimeOf, prepareDocker, resolveAgentDockerOptions } from './docker-method.ts';
 import { dockerdExecRoot, findDockerd, resolveTarget, runningDockerd } from './dockerd-process.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed } from './spawn-timed.ts';
@@ -30,7 +29,7 @@ const SETUP_TIMEOUT_MS = 60_000;
 export async function runStorageDriverLoop(run: MethodRun, drivers: readonly string[]): Promise<'completed' | 'aborted'> {
   const { plan, signal, emit } = run;
   // The plan schema refuses storageDriver together with storageDrivers.
-  const options = resolveDockerOptions(plan);
+  const options = resolveAgentDockerOptions(plan);
   const scratchDir = path.join(run.runDir, 'scratch');
   mkdirSync(scratchDir, { recursive: true });
   const setup = { timeoutMs: Math.max(plan.timeoutMs, SETUP_TIMEOUT_MS), scratchDir, signal };

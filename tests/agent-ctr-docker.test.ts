@@ -67,11 +67,6 @@ function dockerPlan(runtimes: object[], extra: object = {}) {
   };
 }
 
-
-
-
-
-
 function usageOf(events: AgentEvent[]): DaemonUsageReading[] {
   return events.flatMap((e) => (e.type === 'daemon-usage' ? e.samples : []));
 }
@@ -362,6 +357,19 @@ describe('method docker against a real dockerd', () => {
     expect(docker('ps', '-aq').stdout.trim()).toBe('');
     recordMedians('docker', samples);
   }, 180_000);
+
+  it('edits the daemon.json dockerd was started with (--config-file) when the plan names none', async () => {
+    const plan = dockerPlan([RUNSC]);
+    const dir = runDirWith('docker-found-json', { ...plan, docker: { host: daemons.dockerHost }, iterations: 1, warmups: 0 });
+    const result = await agent('run', '--run-dir', dir);
+    expect(result.code, result.stderr).toBe(0);
+    const events = readEvents(dir);
+    expect(events.at(-1)).toMatchObject({ type: 'finished', status: 'completed' });
+    expect(samplesOf(events).every((s) => s.ok)).toBe(true);
+    expect(only(events, 'environment').environment.docker?.daemonJson).toBe(daemons.daemonJson);
+    expect(readFileSync(path.join(dir, 'daemon-json', 'daemon.json.orig'), 'utf8')).toBe(ORIGINAL_DAEMON_JSON);
+    expect(daemonJson()).toBe(ORIGINAL_DAEMON_JSON);
+  }, 120_000);
 
   it('fails before touching anything when dockerd uses another storage driver than expected', async () => {
     const dir = runDirWith('docker-vfs', dockerPlan([RUNSC], { docker: { host: daemons.dockerHost, daemonJson: daemons.daemonJson, storageDriver: 'vfs' } }));
