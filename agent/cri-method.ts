@@ -10,6 +10,7 @@ import { CriClient, type CallLimits } from './cri/cri-client.ts';
 import { describeEndpoint, type CriEndpointConfig, type CriHandler } from './cri/cri-endpoint.ts';
 import { CriError, socketPathOf } from './cri/cri-error.ts';
 import { ensurePauseImage } from './cri/pause-image.ts';
+import { podNetwork } from './cri/pod-network.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
 import { containerId } from './oci-direct.ts';
 import { buildRunOrder } from './run-order.ts';
@@ -50,6 +51,8 @@ const SHIM_EXIT_WAIT_MS = 500;
 const DEADLINE_EXCEEDED = 4;
 /** A cleanup call's own bound: a stuck pod must not hold the run for a whole iteration timeout. */
 const CLEANUP_TIMEOUT_MS = 10_000;
+/** Beyond the iteration's timeout: how long the sampler holds readings of a shim before its pod's ID is known. */
+const SHIM_ID_MARGIN_MS = 2_000;
 
 interface StepResult {
   step: CriStep;
@@ -78,6 +81,8 @@ interface LoopContext {
   endpoint: CriEndpointConfig;
   image: WorkloadImageInfo;
   logRoot: string;
+  /** The pods this run created, added as RunPodSandbox returns them: the daemon sampler's shims. */
+  pods: Set<string>;
 }
 
 export async function runCri(run: MethodRun): Promise<'completed' | 'aborted'> {
@@ -164,8 +169,13 @@ export async function runCri(run: MethodRun): Promise<'completed' | 'aborted'> {
     emit({ type: 'environment', environment });
     if (signal.aborted) return 'aborted';
 
-    sampler = startSampler(plan, emit, { containerdSocket: socket, dockerSocket: null, shimNamespaces: [K8S_NAMESPACE] });
-    return await criLoop({ run, client, options, endpoint, image, logRoot: path.join(run.runDir, 'pod-logs') });
+    // Only this run's pods' shims: on a Kubernetes node, k8s.io also holds the kubelet's pods.
+    // A shim starts inside RunPodSandbox, before its ID is known: the sampler holds its
+    // readings until RunPodSandbox can have returned (the iteration's timeout).
+    const pods = new Set<string>();
+    const shimIds = { ids: pods, waitMs: plan.timeoutMs + SHIM_ID_MARGIN_MS };
+    sampler = startSampler(plan, emit, { containerdSocket: socket, dockerSocket: null, shimNamespaces: [K8S_NAMESPACE], shimIds });
+    return await criLoop({ run, client, options, endpoint, image, logRoot: path.join(run.runDir, 'pod-logs'), pods });
   } finally {
     await sampler?.stop();
     if (connected) await removePods(client, { [RUN_LABEL]: run.runId }, Math.min(plan.timeoutMs, CLEANUP_TIMEOUT_MS), emit);
@@ -185,7 +195,7 @@ async function criLoop(ctx: LoopContext): Promise<'completed' | 'aborted'> {
     const runtime = runtimes.get(slot.runtime);
     if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
     const id = containerId(ctx.run.runId, runtime.name, index).replace(/[._-]{2,}/g, '-');
-    const result = await podLifecycle(ctx, runtime, id);
+    const result = await podLifecycle(ctx, runtime, id, ctx.options.network === 'cni' && index === 0);
     if (result.aborted) {
       emit({ type: 'log', level: 'info', message: `abort interrupted ${runtime.name} at iteration ${index}; that iteration is not recorded` });
       return 'aborted';
@@ -203,8 +213,13 @@ async function criLoop(ctx: LoopContext): Promise<'completed' | 'aborted'> {
   return 'completed';
 }
 
-/** One pod lifecycle. A failed step ends it: the steps after it are not tried, the pod is removed. */
-async function podLifecycle(ctx: LoopContext, runtime: RuntimeSpec, id: string): Promise<IterationResult> {
+/**
+ * One pod lifecycle. A failed step ends it: the steps after it are not tried, the pod is removed.
+ * `describeNetwork` (the run's first pod on a CNI network): PodSandboxStatus between
+ * RunPodSandbox and CreateContainer, logged, so the record shows the pods really had their own
+ * network; that call is not measured (taken out of the whole time, in no step).
+ */
+async function podLifecycle(ctx: LoopContext, runtime: RuntimeSpec, id: string, describeNetwork: boolean): Promise<IterationResult> {
   const { client, endpoint, run } = ctx;
   const { plan, signal } = run;
   const handler = criHandler(runtime);
@@ -249,11 +264,18 @@ async function podLifecycle(ctx: LoopContext, runtime: RuntimeSpec, id: string):
   };
 
   let podId: string | null = null;
+  let unmeasuredMs = 0;
   let exited: ContainerStatus | null = null;
   let failed = false;
   try {
     const pod = await step('RunPodSandbox', () => client.runPodSandbox(podConfig, handler, limits()));
     podId = pod;
+    ctx.pods.add(pod);
+    if (describeNetwork) {
+      const t0 = performance.now();
+      await logPodNetwork(client, pod, limits(), run.emit);
+      unmeasuredMs += performance.now() - t0;
+    }
     const container = await step('CreateContainer', () => client.createContainer(pod, containerConfig, podConfig, limits()));
     exited = await step('StartContainer', async () => {
       await client.startContainer(container, limits());
@@ -267,7 +289,7 @@ async function podLifecycle(ctx: LoopContext, runtime: RuntimeSpec, id: string):
   } catch {
     failed = true;
   }
-  const durationMs = performance.now() - start;
+  const durationMs = performance.now() - start - unmeasuredMs;
 
   const last = steps.at(-1);
   const aborted = signal.aborted;
@@ -286,6 +308,20 @@ async function podLifecycle(ctx: LoopContext, runtime: RuntimeSpec, id: string):
     steps, startedAt, durationMs, ok: error === null, timedOut: failed && (last?.timedOut ?? false), error,
     exitCode: exited?.exitCode ?? null, aborted,
   };
+}
+
+/** Where the pod's network is (IP, namespace), as the endpoint reports it; a failure to ask is only logged. */
+async function logPodNetwork(client: CriClient, podId: string, limits: CallLimits, emit: (event: AgentEvent) => void): Promise<void> {
+  try {
+    const network = podNetwork(await client.podSandboxStatus(podId, true, limits));
+    emit({
+      type: 'log', level: network.ip ? 'info' : 'warn',
+      message: `CNI network, first pod ${podId}: ${network.ip ? `IP ${network.ip}` : 'no IP'} (PodSandboxStatus), network namespace ${network.mode ?? '?'}` +
+        `${network.netnsPath ? ` at ${network.netnsPath}` : ''}`,
+    });
+  } catch (err) {
+    emit({ type: 'log', level: 'warn', message: `CNI network: PodSandboxStatus of the first pod failed: ${err instanceof Error ? err.message : String(err)}` });
+  }
 }
 
 /** Polls ContainerStatus until the container has exited; the deadline is the iteration's. */

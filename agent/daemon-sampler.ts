@@ -28,6 +28,13 @@ export interface SamplerScope {
   dockerSocket: string | null;
   /** containerd namespaces whose shims are the run's (ctr: the plan's; docker: "moby"). */
   shimNamespaces: readonly string[];
+  /**
+   * Narrower still: only the shims (and what runs under them) whose -id is in `ids` — the CRI
+   * pods the run created, in a namespace a kubelet may share. The run learns a pod's ID when
+   * RunPodSandbox returns, after its shim started: readings of a shim whose ID is not known
+   * yet are held for up to `waitMs`, then kept if the ID became the run's, dropped if not.
+   */
+  shimIds?: { ids: ReadonlySet<string>; waitMs: number };
 }
 
 export interface DaemonSamplerOptions {
@@ -52,6 +59,17 @@ interface ProcStat {
   state: string;
   cpuTicks: number;
   startTicks: number;
+}
+
+/** A reading and, for a shim or a process under one, that shim's -id. */
+interface Tagged {
+  reading: DaemonUsageReading;
+  shimId: string | null;
+}
+
+interface Held {
+  sinceMs: number;
+  readings: DaemonUsageReading[];
 }
 
 interface Seen {
@@ -123,6 +141,39 @@ export function startDaemonSampler(options: DaemonSamplerOptions): DaemonSampler
   let running: Promise<void> = Promise.resolve();
   const startMs = Date.now();
   let slot = 0;
+  const shimIds = options.scope.shimIds;
+  /** Readings of shims whose ID is not (yet) the run's, by shim ID. */
+  const held = new Map<string, Held>();
+  /** Shim IDs that stayed unknown past waitMs: someone else's; forgotten once their shim is gone. */
+  const foreign = new Set<string>();
+
+  /** Into the buffer what is the run's; readings of unknown shims wait (`final`: no more waiting). */
+  const admit = (tagged: Tagged[], final: boolean) => {
+    const now = Date.now();
+    const present = new Set<string>();
+    for (const { reading, shimId } of tagged) {
+      if (shimId === null || !shimIds || shimIds.ids.has(shimId)) {
+        buffer.push(reading);
+        continue;
+      }
+      present.add(shimId);
+      if (foreign.has(shimId)) continue;
+      const entry = held.get(shimId) ?? { sinceMs: now, readings: [] };
+      entry.readings.push(reading);
+      held.set(shimId, entry);
+    }
+    if (!shimIds) return;
+    for (const [id, entry] of held) {
+      if (shimIds.ids.has(id)) {
+        buffer.push(...entry.readings);
+        held.delete(id);
+      } else if (final || now - entry.sinceMs > shimIds.waitMs) {
+        held.delete(id);
+        foreign.add(id);
+      }
+    }
+    for (const id of foreign) if (!present.has(id)) foreign.delete(id);
+  };
 
   const flush = () => {
     if (buffer.length > 0) options.emit({ type: 'daemon-usage', at: new Date().toISOString(), samples: buffer });
@@ -130,8 +181,8 @@ export function startDaemonSampler(options: DaemonSamplerOptions): DaemonSampler
     ticksInBuffer = 0;
   };
 
-  const tick = async (): Promise<void> => {
-    let readings: DaemonUsageReading[];
+  const tick = async (final = false): Promise<void> => {
+    let readings: Tagged[];
     try {
       readings = await readOnce(proc, hz, seen, first, options.scope);
     } catch (err) {
@@ -142,7 +193,7 @@ export function startDaemonSampler(options: DaemonSamplerOptions): DaemonSampler
       readings = [];
     }
     first = false;
-    buffer.push(...readings);
+    admit(readings, final);
     ticksInBuffer += 1;
     if (ticksInBuffer >= perEvent) flush();
   };
@@ -163,7 +214,7 @@ export function startDaemonSampler(options: DaemonSamplerOptions): DaemonSampler
       stopped = true;
       clearTimeout(timer);
       await running;
-      await tick();
+      await tick(true);
       flush();
     },
   };
@@ -194,28 +245,31 @@ interface Candidate {
   rssKb: string;
 }
 
-/** Daemons by the socket they serve, shims by namespace, runsc and friends by descent from a counted shim. */
-function inScope(candidates: Map<number, Candidate>, parents: Map<number, number>, scope: SamplerScope): Set<number> {
+/**
+ * Daemons by the socket they serve, shims by namespace, runsc and friends by descent from a
+ * counted shim. The value: the shim's -id for a shim and what is under it (when the scope
+ * narrows by ID), else null.
+ */
+function inScope(candidates: Map<number, Candidate>, parents: Map<number, number>, scope: SamplerScope): Map<number, string | null> {
   const dockerd = [...candidates.values()].find((c) => c.label === 'dockerd' && scope.dockerSocket !== null &&
     socketPath(flagValue(c.argv, ['-H', '--host']) ?? DEFAULT_DOCKER_SOCKET) === socketPath(scope.dockerSocket));
   const containerdSocket = scope.containerdSocket ?? (dockerd ? flagValue(dockerd.argv, ['--containerd']) ?? DEFAULT_CONTAINERD_SOCKET : null);
-  const counted = new Set<number>();
-  const shims = new Set<number>();
+  const counted = new Map<number, string | null>();
   for (const [pid, c] of candidates) {
-    if (c.label === 'dockerd' && c === dockerd) counted.add(pid);
+    if (c.label === 'dockerd' && c === dockerd) counted.set(pid, null);
     if (c.label === 'containerd' && containerdSocket !== null &&
-      socketPath(flagValue(c.argv, ['--address', '-a']) ?? DEFAULT_CONTAINERD_SOCKET) === socketPath(containerdSocket)) counted.add(pid);
+      socketPath(flagValue(c.argv, ['--address', '-a']) ?? DEFAULT_CONTAINERD_SOCKET) === socketPath(containerdSocket)) counted.set(pid, null);
     if (c.label.startsWith('containerd-shim') && scope.shimNamespaces.includes(flagValue(c.argv, ['-namespace', '--namespace']) ?? '')) {
-      counted.add(pid);
-      shims.add(pid);
+      counted.set(pid, scope.shimIds ? (flagValue(c.argv, ['-id', '--id']) ?? '') : null);
     }
   }
+  const shims = new Map([...counted].filter(([pid]) => candidates.get(pid)!.label.startsWith('containerd-shim')));
   for (const pid of candidates.keys()) {
     if (counted.has(pid)) continue;
     // Walk up at most a few generations: sandbox and gofer sit under runsc under the shim.
     for (let p = parents.get(pid), depth = 0; p !== undefined && p > 1 && depth < 8; p = parents.get(p), depth += 1) {
       if (shims.has(p)) {
-        counted.add(pid);
+        counted.set(pid, shims.get(p)!);
         break;
       }
     }
@@ -223,7 +277,7 @@ function inScope(candidates: Map<number, Candidate>, parents: Map<number, number
   return counted;
 }
 
-async function readOnce(proc: string, hz: number, seen: Map<number, Seen>, baselineOnly: boolean, scope: SamplerScope): Promise<DaemonUsageReading[]> {
+async function readOnce(proc: string, hz: number, seen: Map<number, Seen>, baselineOnly: boolean, scope: SamplerScope): Promise<Tagged[]> {
   const entries = (await readdir(proc)).filter((name) => /^\d+$/.test(name));
   const [uptimeText] = await Promise.all([readFile(path.join(proc, 'uptime'), 'utf8').catch(() => '')]);
   const uptime = Number(uptimeText.split(' ')[0]);
@@ -256,8 +310,8 @@ async function readOnce(proc: string, hz: number, seen: Map<number, Seen>, basel
   }));
   const counted = inScope(candidates, parents, scope);
   const live = new Set<number>();
-  const results: DaemonUsageReading[] = [];
-  for (const pid of counted) {
+  const results: Tagged[] = [];
+  for (const [pid, shimId] of counted) {
     const { stat, label, rssKb } = candidates.get(pid)!;
     live.add(pid);
     const before = seen.get(pid);
@@ -276,8 +330,8 @@ async function readOnce(proc: string, hz: number, seen: Map<number, Seen>, basel
     }
     // Uptime has 10 ms resolution: a process younger than one tick gets one tick of wall time.
     const cpuPercent = Number.isFinite(wallSeconds) ? (Math.max(0, cpuSeconds) / Math.max(wallSeconds, 1 / hz)) * 100 : 0;
-    results.push({ at, process: label, pid, cpuPercent: Math.round(cpuPercent * 100) / 100, rssBytes: Number(rssKb) * 1024 });
+    results.push({ reading: { at, process: label, pid, cpuPercent: Math.round(cpuPercent * 100) / 100, rssBytes: Number(rssKb) * 1024 }, shimId });
   }
   for (const pid of seen.keys()) if (!live.has(pid)) seen.delete(pid);
-  return results.sort((a, b) => a.pid - b.pid);
+  return results.sort((a, b) => a.reading.pid - b.reading.pid);
 }

@@ -50,6 +50,12 @@ const descriptor = {
             ListPodSandboxRequest: { fields: { filter: msg('PodSandboxFilter', 1) } },
             PodSandbox: { fields: { id: str(1), metadata: msg('PodSandboxMetadata', 2), state: msg('PodSandboxState', 3), createdAt: int64(4), labels: map(5), runtimeHandler: str(7) } },
             ListPodSandboxResponse: { fields: { items: list('PodSandbox', 1) } },
+            PodSandboxStatusRequest: { fields: { podSandboxId: str(1), verbose: bool(2) } },
+            PodSandboxNetworkStatus: { fields: { ip: str(1) } },
+            Namespace: { fields: { options: msg('NamespaceOption', 2) } },
+            LinuxPodSandboxStatus: { fields: { namespaces: msg('Namespace', 1) } },
+            PodSandboxStatus: { fields: { id: str(1), state: msg('PodSandboxState', 3), network: msg('PodSandboxNetworkStatus', 5), linux: msg('LinuxPodSandboxStatus', 6) } },
+            PodSandboxStatusResponse: { fields: { status: msg('PodSandboxStatus', 1), info: map(2) } },
 
             ImageSpec: { fields: { image: str(1) } },
             KeyValue: { fields: { key: str(1), value: str(2) } },
@@ -156,6 +162,20 @@ export interface PodSandbox {
   createdAt: number;
   labels: Record<string, string>;
   runtimeHandler: string;
+}
+
+export interface PodSandboxStatus {
+  id: string;
+  state: PodSandboxState;
+  /** The pod's IP from the network plugin; empty on the host network. */
+  network: { ip: string } | null;
+  linux: { namespaces: { options: NamespaceOption | null } | null } | null;
+}
+
+export interface PodSandboxStatusResponse {
+  status: PodSandboxStatus | null;
+  /** verbose: containerd's sandbox details as JSON under "info" (pid, runtimeSpec, cniResult…). */
+  info: Record<string, string>;
 }
 
 export interface Container {

@@ -2,7 +2,8 @@ import { Client, Metadata, credentials, status, type ServiceError } from '@grpc/
 import { existsSync } from 'node:fs';
 import {
   IMAGE_SERVICE, RUNTIME_SERVICE, criType,
-  type Container, type ContainerConfig, type ContainerStatus, type Image, type PodSandbox, type PodSandboxConfig, type StatusResponse, type VersionResponse,
+  type Container, type ContainerConfig, type ContainerStatus, type Image, type PodSandbox, type PodSandboxConfig, type PodSandboxStatusResponse, type StatusResponse,
+  type VersionResponse,
 } from './cri-api.ts';
 import { CriError, criError, socketPathOf } from './cri-error.ts';
 
@@ -11,13 +12,13 @@ import { CriError, criError, socketPathOf } from './cri-error.ts';
 // cri-api.ts. One channel for the whole run, as kubelet keeps one: connecting is not part
 // of what a step measures (the first call of a run connects, and warm-ups come first).
 
-/** Decoded messages as plain objects: enums as their names, 64-bit integers as numbers, every field present. */
 /** Every call's deadline; aborting cancels the call (it then fails as CANCELLED). */
 export interface CallLimits {
   timeoutMs: number;
   signal?: AbortSignal;
 }
 
+/** Decoded messages as plain objects: enums as their names, 64-bit integers as numbers, every field present. */
 const TO_OBJECT = { enums: String, longs: Number, defaults: true, arrays: true, objects: true } as const;
 
 export class CriClient {
@@ -106,6 +107,11 @@ export class CriClient {
   async listPodSandbox(labelSelector: Record<string, string>, limits: CallLimits): Promise<PodSandbox[]> {
     const response = await this.call<{ items: PodSandbox[] }>(RUNTIME_SERVICE, 'ListPodSandbox', { filter: { labelSelector } }, limits);
     return response.items;
+  }
+
+  /** verbose: with the endpoint's own details of the sandbox in `info`. */
+  podSandboxStatus(podSandboxId: string, verbose: boolean, limits: CallLimits): Promise<PodSandboxStatusResponse> {
+    return this.call(RUNTIME_SERVICE, 'PodSandboxStatus', { podSandboxId, verbose }, limits);
   }
 
   async listContainers(labelSelector: Record<string, string>, limits: CallLimits): Promise<Container[]> {

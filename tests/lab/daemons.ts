@@ -5,7 +5,7 @@
 // dockerd uses this containerd (--containerd), as Debian's docker.io does with the system one.
 
 import { spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { commandLine } from '../../shared/shell-quote.ts';
 import { containerd as containerdRecipe } from '../../knowledge/recipes/containerd.ts';
@@ -39,7 +39,7 @@ export interface CriHandlerConfig {
 
 /** A CNI network for the CRI plugin's pods: one bridge, addresses from host-local. */
 export interface CniNetworkConfig {
-  /** The Linux bridge the plugin creates (≤ 15 bytes); deleted at stop. */
+  /** The Linux bridge the plugin creates (≤ 15 bytes; one per test process, so suites running at once keep apart); deleted at stop. */
   bridge: string;
   /** host-local's range, e.g. 10.213.0.0/24. */
   subnet: string;
@@ -63,8 +63,6 @@ const CONTAINERD_CONFIG = 'version = 2\n# No pods in these tests: the CRI plugin
 
 /** runc state of the CRI plugin's containers: shared by every containerd on the host, so only what a test added is removed. */
 const K8S_RUNC_STATE = '/run/containerd/runc/k8s.io';
-/** Where containerd 1.6's CRI plugin mounts its pods' network namespaces (fixed, not configurable). */
-const NETNS_DIR = '/run/netns';
 /** Debian's containernetworking-plugins. */
 const CNI_BIN_DIR = '/usr/lib/cni';
 
@@ -145,7 +143,6 @@ export function startDaemons(root: string, daemonJsonContent: string, namespaces
   };
   writeFileSync(String(params.containerdConfig), options.cri ? criConfig(root, options.cri) : CONTAINERD_CONFIG);
   const cni = options.cri?.cni;
-  const netnsBefore = new Set(listDir(NETNS_DIR));
   if (cni) writeFileSync(join(root, 'cni', 'conf', '10-runtime-lab-test.conflist'), cniConflist(root, cni));
   const withDocker = options.docker ?? true;
   writeFileSync(String(params.dockerDaemonJson), daemonJsonContent);
@@ -192,9 +189,12 @@ export function startDaemons(root: string, daemonJsonContent: string, namespaces
         unmountUnder(root);
         removeDeadShimSockets(shimSocketsBefore);
         for (const ns of namespaces) rmSync(`/run/containerd/runc/${ns}`, { recursive: true, force: true });
-        for (const entry of listDir(K8S_RUNC_STATE).filter((e) => !k8sStateBefore.has(e))) rmSync(join(K8S_RUNC_STATE, entry), { recursive: true, force: true });
+        for (const entry of listDir(K8S_RUNC_STATE).filter((e) => !k8sStateBefore.has(e))) {
+          killInit(join(K8S_RUNC_STATE, entry));
+          rmSync(join(K8S_RUNC_STATE, entry), { recursive: true, force: true });
+        }
         if (k8sStateBefore.size === 0) spawnSync('rmdir', [K8S_RUNC_STATE]);
-        if (cni) removeCniLeftovers(cni.bridge, netnsBefore);
+        if (cni) removeCniLeftovers(cni.bridge);
         for (const dir of RUN_DIRS.filter((d) => !preexisting.has(d))) spawnSync('rmdir', [dir]);
       }
     },
@@ -221,6 +221,30 @@ function killLeftovers(root: string): void {
   }
 }
 
+/**
+ * The init of a container runc still records (a pod's pause, in its own PID namespace, does
+ * not die with its shim and does not name the temp root), SIGKILLed if it is still that process.
+ */
+function killInit(stateDir: string): void {
+  let state: { init_process_pid?: unknown; init_process_start?: unknown };
+  try {
+    state = JSON.parse(readFileSync(join(stateDir, 'state.json'), 'utf8')) as typeof state;
+  } catch {
+    return;
+  }
+  const pid = Number(state.init_process_pid);
+  const stat = readOptional(`/proc/${pid}/stat`);
+  // Field 22 (start time), counted after the comm's closing parenthesis.
+  const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  if (Number.isInteger(pid) && pid > 1 && start !== undefined && start === String(state.init_process_start)) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+}
+
 /** Mounts a killed sandbox left under the temp root (CRI's /dev/shm, task rootfs), deepest first. */
 function unmountUnder(root: string): void {
   const points = readOptional('/proc/self/mountinfo').split('\n').map((line) => line.split(' ')[4] ?? '').filter((p) => p.startsWith(`${root}/`));
@@ -228,29 +252,13 @@ function unmountUnder(root: string): void {
 }
 
 /**
- * The bridge, and network namespaces that appeared while the daemons ran and that no process
- * lives in any more (pods the tests did not remove; deleting a namespace deletes its veth).
- * A namespace someone's live pod uses is left alone.
+ * The bridge, and the network namespaces of pods the tests did not remove: those whose veth
+ * hangs on this bridge (`ip link` names the peer's namespace). Deleting a namespace deletes
+ * its veth; namespaces of other suites' pods, on other bridges, are left alone.
  */
-function removeCniLeftovers(bridge: string, netnsBefore: ReadonlySet<string>): void {
-  const inUse = new Set<number>();
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      inUse.add(statSync(`/proc/${name}/ns/net`).ino);
-    } catch {
-      // gone, or a kernel thread
-    }
-  }
-  for (const entry of listDir(NETNS_DIR).filter((e) => !netnsBefore.has(e))) {
-    let ino: number;
-    try {
-      ino = statSync(join(NETNS_DIR, entry)).ino;
-    } catch {
-      continue;
-    }
-    if (!inUse.has(ino)) spawnSync('ip', ['netns', 'delete', entry]);
-  }
+function removeCniLeftovers(bridge: string): void {
+  const ports = spawnSync('ip', ['-o', 'link', 'show', 'master', bridge], { encoding: 'utf8' }).stdout ?? '';
+  for (const [, netns] of ports.matchAll(/ link-netns (\S+)/g)) spawnSync('ip', ['netns', 'delete', netns!]);
   spawnSync('ip', ['link', 'delete', bridge, 'type', 'bridge']);
 }
 
