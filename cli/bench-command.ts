@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { LabError } from '../shared/lab-error.ts';
 import { runtimePresets } from '../shared/bench/runtime-presets.ts';
 import {
-  CTR_RUNTIME_TYPE, DEFAULT_CONTAINERD_ADDRESS, DEFAULT_CONTAINERD_NAMESPACE, DEFAULT_CRI_ADDRESS, DEFAULT_DAEMON_JSON, DEFAULT_DOCKER_HOST, DEFAULT_SNAPSHOTTER, shimBinary,
+  CTR_RUNTIME_TYPE, DEFAULT_CONTAINERD_ADDRESS, DEFAULT_CONTAINERD_NAMESPACE, DEFAULT_CRI_ADDRESS, DEFAULT_DOCKER_HOST, DEFAULT_SNAPSHOTTER, shimBinary,
   type MeasurementMethod, type Plan, type RuntimeSpec,
 } from '../shared/model/plan.ts';
 import type { LabEvent } from '../shared/contract/ipc-contract.ts';
@@ -112,7 +112,8 @@ export function methodOptions(
     return {
       docker: {
         host: host.includes('://') ? host : `unix://${host}`,
-        daemonJson: flags.daemonJson ?? DEFAULT_DAEMON_JSON,
+        // Unset: the agent edits the file the dockerd serving this host really reads.
+        ...(flags.daemonJson ? { daemonJson: flags.daemonJson } : {}),
         ...(drivers.length === 1 ? { storageDriver: drivers[0] } : drivers.length > 1 ? { storageDrivers: drivers } : {}),
       },
     };

@@ -8,5 +8,5 @@ export function withDaemonOptions(command: Command): Command {
     .option('--containerd-address <socket>', 'method ctr: containerd socket; default /run/containerd/containerd.sock')
     .option('--cri-address <socket>', 'method cri: the CRI endpoint\'s socket (containerd with its CRI plugin); default /run/containerd/containerd.sock')
     .option('--docker-host <host>', 'method docker: dockerd socket, as docker -H takes it; default unix:///var/run/docker.sock')
-    .option('--daemon-json <file>', 'method docker: the daemon.json dockerd reads; runtimes are registered there for the run (backed up, restored afterwards); default /etc/docker/daemon.json');
+    .option('--daemon-json <file>', 'method docker: the daemon.json dockerd reads; runtimes are registered there for the run (backed up, restored afterwards); default: the file the dockerd serving --docker-host reads (its --config-file), else /etc/docker/daemon.json');
 }

@@ -60,7 +60,8 @@ describe('runtime-lab memory through a daemon', () => {
 
   it.each([
     ['ctr', () => ['--containerd-address', lab.daemons.containerdAddress, '--snapshotter', 'overlayfs']],
-    ['docker', () => ['--docker-host', lab.daemons.dockerHost, '--daemon-json', lab.daemons.daemonJson]],
+    // No --daemon-json: the agent finds the file this dockerd was started with (--config-file).
+    ['docker', () => ['--docker-host', lab.daemons.dockerHost]],
   ] as const)('measures runc and runsc through %s: a row per step with the shims counted, JSON with the environment, nothing left', async (method, flags) => {
     const json = path.join(lab.dataDir, `memory-${method}.json`);
     const result = await lab.cli(['memory', 'local', '--method', method, ...flags(), '--runtime', 'runc', '--runtime', 'runsc', '--containers', '1', '--settle', '300', '--json', json]);
