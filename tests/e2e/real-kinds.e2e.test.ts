@@ -13,12 +13,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { CRI_STEPS, PERF_KERNELS } from '../../shared/model/plan.ts';
-import { SAMPLE_CSV_COLUMNS } from '../../shared/csv-export.ts';
 import { startDaemons, type TestDaemons } from '../lab/daemons.ts';
 import { startSshd, type TestSshd } from '../lab/sshd.ts';
 import { openLabPage, type LabPage } from './browser-harness.ts';
-import { parseCsv } from './read-csv.ts';
-import { addTrustedKeyHost, downloadOf, startRun, UI_TIMEOUT, until, untilCompleted } from './ui-flows.ts';
+import { expectPng, medianTable, openInResults, pickRuntimes, samplesCsv } from './real-run-views.ts';
+import { addTrustedKeyHost, startRun, UI_TIMEOUT, until, untilCompleted } from './ui-flows.ts';
 
 const RUN_TIMEOUT = 240_000;
 const PERF_RUNTIMES = ['runc', 'runsc'];
@@ -37,33 +36,6 @@ let page: Page;
 
 async function attr(testId: string, name: string): Promise<string> {
   return (await page.getByTestId(testId).first().getAttribute(name)) ?? '';
-}
-
-/** The median table as the page shows it: row → runtime → median ms (NaN where empty). */
-async function medianTable(testId: string): Promise<Record<string, Record<string, number>>> {
-  return page.getByTestId(`${testId}-row`).evaluateAll((rows) =>
-    Object.fromEntries(
-      rows.map((row) => [
-        row.getAttribute('data-row') ?? '',
-        Object.fromEntries([...row.querySelectorAll('td')].map((td) => [td.getAttribute('data-runtime') ?? '', Number(td.getAttribute('data-ms') || 'NaN')])),
-      ]),
-    ),
-  );
-}
-
-async function expectPng(card: string, filename: string): Promise<void> {
-  const png = await downloadOf(page, () => page.getByTestId(card).getByTestId('chart-save-png').click());
-  expect(png.download.suggestedFilename()).toBe(filename);
-  expect(png.content.subarray(1, 4).toString('latin1')).toBe('PNG');
-  expect(png.content.length).toBeGreaterThan(5_000);
-}
-
-async function samplesCsv(runId: string): Promise<{ header: string[]; rows: string[][] }> {
-  const file = await downloadOf(page, () => page.getByTestId('export-samples-csv').click());
-  expect(file.download.suggestedFilename()).toBe(`runtime-lab-${runId}-samples.csv`);
-  const [header = [], ...rows] = parseCsv(file.content.toString('utf8'));
-  expect(header).toEqual([...SAMPLE_CSV_COLUMNS]);
-  return { header, rows };
 }
 
 /**
@@ -88,24 +60,6 @@ function expectWholeHoldsParts(csv: { header: string[]; rows: string[][] }, iter
   }
 }
 
-/** Ticks exactly `names` in the Benchmarks page's runtime list. */
-async function pickRuntimes(names: readonly string[]): Promise<void> {
-  await page.locator('[data-testid="bench-runtime"][data-runtime="runc"]').waitFor({ timeout: UI_TIMEOUT });
-  for (const row of await page.getByTestId('bench-runtime').all()) {
-    const box = row.getByTestId('bench-runtime-check');
-    if (names.includes((await row.getAttribute('data-runtime')) ?? '')) await box.check();
-    else await box.uncheck();
-  }
-}
-
-/** Opens the monitored run in Results and waits for its detail. */
-async function openInResults(runId: string, kind: string): Promise<void> {
-  await page.getByTestId('run-open-results').click();
-  await until('the run open in Results', async () => (await attr('run-detail', 'data-run-id')) === runId);
-  await expect(page.locator(`[data-testid="run-row"][data-run-id="${runId}"]`).getAttribute('data-kind')).resolves.toBe(kind);
-  await expect(attr('run-detail-kind', 'data-kind')).resolves.toBe(kind);
-}
-
 beforeAll(async () => {
   work = fs.mkdtempSync(path.join(os.tmpdir(), 'rlab-e2e-real-'));
   daemons = startDaemons(path.join(work, 'daemons'), '{}\n', [], { docker: false, cri: { sandboxImage: SANDBOX_IMAGE, handlers: { runc: {} } } });
@@ -125,7 +79,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
   it('perf via OCI direct on runc and runsc: every kernel per runtime, medians > 0, PNG and CSV', async () => {
     await addTrustedKeyHost(page, sshd, 'real-kinds-lab');
     await page.getByTestId('nav-benchmarks').click();
-    await pickRuntimes(PERF_RUNTIMES);
+    await pickRuntimes(page, PERF_RUNTIMES);
     await page.getByTestId('bench-method-oci-direct').click();
     await page.getByTestId('bench-measure-perf').click();
     await page.getByTestId('bench-perf-options').waitFor({ timeout: UI_TIMEOUT });
@@ -144,7 +98,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     expect(stored.meta.plan.perf).toEqual({ cpuLoops: 20_000_000, syscalls: 20_000, ioBytes: 4 * 1024 * 1024 });
     expect(stored.samples.every((s) => s.ok), stored.samples.filter((s) => !s.ok).map((s) => s.error).join('\n')).toBe(true);
 
-    await openInResults(runId, 'perf');
+    await openInResults(page, runId, 'perf');
     await page.getByTestId('perf-analysis').waitFor({ timeout: UI_TIMEOUT });
     await until('the kernel chart', async () => (await attr('perf-chart', 'data-values')) === String(PERF_RUNTIMES.length * (PERF_KERNELS.length + 1)));
     await expect(attr('perf-chart', 'data-groups')).resolves.toBe([...PERF_KERNELS, 'whole iteration'].join(','));
@@ -152,11 +106,11 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     await expect(attr('perf-scale', 'data-scale')).resolves.toBe('relative');
     await page.getByTestId('perf-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
     await lab.screenshot('real-perf-01-relative');
-    await expectPng('perf-card', `runtime-lab-${runId}-perf-relative.png`);
+    await expectPng(page, 'perf-card', `runtime-lab-${runId}-perf-relative.png`);
 
     // Every kernel's median > 0 for both runtimes, the whole iteration's above any kernel's
     // (medians do not add up; the CSV check below holds each iteration to its sum).
-    const medians = await medianTable('perf-table');
+    const medians = await medianTable(page, 'perf-table');
     expect(Object.keys(medians)).toEqual([...PERF_KERNELS, 'whole iteration']);
     for (const runtime of PERF_RUNTIMES) {
       for (const kernel of PERF_KERNELS) expect(medians[kernel]?.[runtime], `${runtime} ${kernel}`).toBeGreaterThan(0);
@@ -167,7 +121,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     await page.getByTestId('perf-scale-absolute').click();
     await expect(attr('perf-scale', 'data-scale')).resolves.toBe('absolute');
     await lab.screenshot('real-perf-02-absolute');
-    await expectPng('perf-card', `runtime-lab-${runId}-perf-absolute.png`);
+    await expectPng(page, 'perf-card', `runtime-lab-${runId}-perf-absolute.png`);
 
     const card = page.getByTestId('perf-iterations-card');
     for (const part of [...PERF_KERNELS, 'whole']) {
@@ -180,7 +134,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     await page.getByTestId('perf-table-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
     await lab.screenshot('real-perf-04-table');
 
-    const csv = await samplesCsv(runId);
+    const csv = await samplesCsv(page, runId);
     const col = (name: string) => csv.header.indexOf(name);
     expect(csv.rows).toHaveLength(stored.samples.length);
     expect(new Set(csv.rows.map((r) => r[col('step')]))).toEqual(new Set([...PERF_KERNELS, '']));
@@ -195,7 +149,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
 
   it('CRI on runc against a real containerd: the 7 steps in order with the whole loop marked, per-step series, CSV', async () => {
     await page.getByTestId('nav-benchmarks').click();
-    await pickRuntimes(['runc']);
+    await pickRuntimes(page, ['runc']);
     await page.getByTestId('bench-measure-startup').click();
     await page.getByTestId('bench-method-cri').click();
     await page.getByTestId('bench-cri-options').waitFor({ timeout: UI_TIMEOUT });
@@ -215,7 +169,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     expect(stored.meta.plan.cri).toEqual({ address: daemons.containerdAddress });
     expect(stored.samples.every((s) => s.ok), stored.samples.filter((s) => !s.ok).map((s) => s.error).join('\n')).toBe(true);
 
-    await openInResults(runId, 'cri');
+    await openInResults(page, runId, 'cri');
     await page.getByTestId('cri-analysis').waitFor({ timeout: UI_TIMEOUT });
     await until('the step chart', async () => (await attr('cri-steps-chart', 'data-steps')) !== '');
     expect((await attr('cri-steps-chart', 'data-steps')).split(',')).toEqual([...CRI_STEPS]);
@@ -224,10 +178,10 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     await expect(page.getByTestId('cri-step-legend').count()).resolves.toBe(CRI_STEPS.length);
     await page.getByTestId('cri-steps-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
     await lab.screenshot('real-cri-01-steps');
-    await expectPng('cri-steps-card', `runtime-lab-${runId}-cri-steps.png`);
+    await expectPng(page, 'cri-steps-card', `runtime-lab-${runId}-cri-steps.png`);
 
     // Every call's median > 0 over every measured pod; the whole loop holds the calls.
-    const medians = await medianTable('cri-step-table');
+    const medians = await medianTable(page, 'cri-step-table');
     expect(Object.keys(medians)).toEqual([...CRI_STEPS, 'sum', 'loop']);
     for (const step of CRI_STEPS) {
       expect(medians[step]?.runc, step).toBeGreaterThan(0);
@@ -250,14 +204,14 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     await card.locator('[data-testid="part-option"][data-part="RunPodSandbox"]').click();
     await card.evaluate((el) => el.scrollIntoView({ block: 'center' }));
     await lab.screenshot('real-cri-03-iterations');
-    await expectPng('cri-iterations-card', `runtime-lab-${runId}-cri-iterations-RunPodSandbox.png`);
+    await expectPng(page, 'cri-iterations-card', `runtime-lab-${runId}-cri-iterations-RunPodSandbox.png`);
 
     // containerd serves the CRI: its CPU is charted beside the latencies.
     await until('containerd in the daemon chart', async () => (await attr('daemon-usage-chart', 'data-processes')).split(',').includes('containerd'));
     await page.getByTestId('daemon-usage-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
     await lab.screenshot('real-cri-04-daemon');
 
-    const csv = await samplesCsv(runId);
+    const csv = await samplesCsv(page, runId);
     const col = (name: string) => csv.header.indexOf(name);
     expect(csv.rows).toHaveLength(stored.samples.length);
     expect(new Set(csv.rows.map((r) => r[col('step')]))).toEqual(new Set([...CRI_STEPS, '']));

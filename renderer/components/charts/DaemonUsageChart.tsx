@@ -7,10 +7,12 @@ import { useChart } from './use-chart.ts';
 
 // The daemons' and shims' CPU and memory while the containers were started: CPU % of one
 // CPU per process (solid, left axis) and RSS (dashed, right axis), against seconds since
-// the run started — the same clock as the iterations, whose warm-up span is shaded and
-// whose measured span is marked, so "containerd at 20 %" reads next to the latency series.
-// Processes of one kind (every containerd-shim-runc-v2, one per container) are summed at
-// each reading.
+// the run started — the same clock as the iterations, whose warm-up spans (one per pass of
+// a storage-driver loop) are shaded and whose measured span is marked, so "containerd at
+// 20 %" reads next to the latency series. Processes of one kind (every
+// containerd-shim-runc-v2, one per container) are summed at each reading; a line breaks
+// where its kind was not read (no shim between containers, dockerd restarting), rather
+// than drawing usage across a time nothing of that kind ran.
 
 export interface UsagePoint {
   x: number;
@@ -82,50 +84,72 @@ export function usageSeries(readings: readonly DaemonUsageReading[], startMs: nu
   });
 }
 
+/**
+ * The sampler's period in seconds (the median step between its readings), or null under
+ * two readings: a process's line breaks where its readings are further apart than 1.5 of it.
+ */
+function readingPeriod(readings: readonly DaemonUsageReading[]): number | null {
+  const instants = [...new Set(readings.map((r) => Date.parse(r.at)))].filter(Number.isFinite).sort((a, b) => a - b);
+  const steps = instants.slice(1).map((t, i) => t - (instants[i] ?? t)).sort((a, b) => a - b);
+  const median = steps[Math.floor(steps.length / 2)];
+  return median === undefined ? null : median / 1000;
+}
+
 interface Phases {
-  /** Seconds since the start: first sample, first measured sample, end of the last sample. */
-  first: number | null;
+  /** Seconds since the start: each run of warm-ups up to the next measured sample, the first measured sample, the end of the last sample. */
+  warmups: { from: number; to: number }[];
   measured: number | null;
   last: number | null;
 }
 
 function phasesOf(samples: readonly Sample[], startMs: number): Phases {
-  let first: number | null = null;
+  const timed = samples.map((s) => ({ s, t: (Date.parse(s.startedAt) - startMs) / 1000 })).filter((x) => Number.isFinite(x.t)).sort((a, b) => a.t - b.t);
+  const warmups: Phases['warmups'] = [];
+  let open: { from: number; to: number } | null = null;
   let measured: number | null = null;
   let last: number | null = null;
-  for (const s of samples) {
-    const t = (Date.parse(s.startedAt) - startMs) / 1000;
-    if (!Number.isFinite(t)) continue;
-    if (first === null || t < first) first = t;
-    if (!s.warmup && (measured === null || t < measured)) measured = t;
+  for (const { s, t } of timed) {
     const end = t + s.durationMs / 1000;
     if (last === null || end > last) last = end;
+    if (s.warmup) {
+      open = open ? { from: open.from, to: Math.max(open.to, end) } : { from: t, to: end };
+      continue;
+    }
+    measured ??= t;
+    if (open) warmups.push({ from: open.from, to: t });
+    open = null;
   }
-  return { first, measured, last };
+  if (open) warmups.push(open);
+  return { warmups, measured, last };
 }
 
-/** Shades the warm-up span and marks the measured span, on the iterations' own clock. */
+/** Writes a span's label at its top left, only where it fits inside the span with room to spare. */
+function label(ctx: CanvasRenderingContext2D, text: string, left: number, right: number, top: number): void {
+  if (ctx.measureText(text).width + 12 <= right - left) ctx.fillText(text, left + 6, top + 6);
+}
+
+/** Shades the warm-up spans and marks the measured span, on the iterations' own clock. */
 function phaseBands(phases: RefObject<Phases>): Plugin<'line'> {
   return {
     id: 'rlabUsagePhases',
     beforeDatasetsDraw(chart) {
       const x = chart.scales.x;
       const area = chart.chartArea;
-      const { first, measured, last } = phases.current;
-      if (!x || !area || first === null) return;
+      const { warmups, measured, last } = phases.current;
+      if (!x || !area) return;
       const px = (v: number) => Math.min(area.right, Math.max(area.left, x.getPixelForValue(v)));
       const { ctx } = chart;
       ctx.save();
       ctx.font = '600 10.5px system-ui, sans-serif';
       ctx.textBaseline = 'top';
       ctx.textAlign = 'left';
-      if (measured !== null && measured > first) {
-        const left = px(first);
-        const right = px(measured);
+      for (const span of warmups) {
+        const left = px(span.from);
+        const right = px(span.to);
         ctx.fillStyle = 'rgba(107, 114, 128, 0.07)';
         ctx.fillRect(left, area.top, right - left, area.bottom - area.top);
         ctx.fillStyle = 'rgba(107, 114, 128, 0.75)';
-        if (right - left > 46) ctx.fillText('WARM-UP', left + 6, area.top + 6);
+        label(ctx, 'WARM-UP', left, right, area.top);
       }
       if (measured !== null) {
         const left = px(measured);
@@ -140,7 +164,7 @@ function phaseBands(phases: RefObject<Phases>): Plugin<'line'> {
           ctx.stroke();
         }
         ctx.fillStyle = 'rgba(51, 85, 209, 0.7)';
-        if (right - left > 70) ctx.fillText('MEASURED', left + 6, area.top + 6);
+        label(ctx, 'MEASURED', left, right, area.top);
       }
       ctx.restore();
     },
@@ -161,8 +185,9 @@ export interface DaemonUsageChartProps {
 export function DaemonUsageChart(props: DaemonUsageChartProps) {
   const { readings, startedAt, samples, rev, chartRef, height = 260 } = props;
   const startMs = Date.parse(startedAt);
-  const phases = useRef<Phases>({ first: null, measured: null, last: null });
+  const phases = useRef<Phases>({ warmups: [], measured: null, last: null });
   const series = useMemo(() => usageSeries(readings, startMs), [readings, startMs]);
+  const period = useMemo(() => readingPeriod(readings), [readings]);
   const processesKey = series.map((s) => s.process).join('\n');
 
   const { canvasRef, ownRef } = useChart<'line', UsagePoint[]>(chartRef, () => ({
@@ -211,24 +236,33 @@ export function DaemonUsageChart(props: DaemonUsageChartProps) {
     const chart = ownRef.current;
     if (!chart) return;
     const datasets: UsageDataset[] = [];
+    const maxGap = period === null ? Infinity : period * 1.5;
+    // A reading with a gap on both sides has no line to be drawn on: a dot shows it.
+    const dotAlone = (data: readonly UsagePoint[]) => (ctx: { dataIndex: number }) => {
+      const at = data[ctx.dataIndex]?.x ?? 0;
+      const before = data[ctx.dataIndex - 1]?.x ?? -Infinity;
+      const after = data[ctx.dataIndex + 1]?.x ?? Infinity;
+      return at - before > maxGap && after - at > maxGap ? 2 : 0;
+    };
     series.forEach((s, i) => {
       const color = processColor(s.process, i);
-      datasets.push({ label: `${s.process} CPU`, data: s.cpu, yAxisID: 'cpu', borderColor: color, backgroundColor: withAlpha(color, 0.12), borderWidth: 1.75, fill: false, rlabProcess: s.process, rlabKind: 'cpu', order: 1 });
-      datasets.push({ label: `${s.process} RSS`, data: s.rss, yAxisID: 'rss', borderColor: withAlpha(color, 0.75), backgroundColor: color, borderDash: [5, 4], borderWidth: 1.25, rlabProcess: s.process, rlabKind: 'rss', order: 2 });
+      datasets.push({ label: `${s.process} CPU`, data: s.cpu, yAxisID: 'cpu', borderColor: color, backgroundColor: withAlpha(color, 0.12), borderWidth: 1.75, fill: false, rlabProcess: s.process, rlabKind: 'cpu', order: 1, spanGaps: maxGap, pointRadius: dotAlone(s.cpu) });
+      datasets.push({ label: `${s.process} RSS`, data: s.rss, yAxisID: 'rss', borderColor: withAlpha(color, 0.75), backgroundColor: color, borderDash: [5, 4], borderWidth: 1.25, rlabProcess: s.process, rlabKind: 'rss', order: 2, spanGaps: maxGap, pointRadius: dotAlone(s.rss) });
     });
     chart.data.datasets = datasets;
     chart.update('none');
-  }, [series, ownRef]);
+  }, [series, period, ownRef]);
 
   // The iterations' spans, on the same clock.
+  // eslint-disable-next-line react-hooks/exhaustive-deps -- rev: the samples array grows in place.
+  const spans = useMemo(() => phasesOf(samples, startMs), [samples, rev, startMs]);
   useEffect(() => {
-    phases.current = phasesOf(samples, startMs);
+    phases.current = spans;
     ownRef.current?.update('none');
-    // rev: the samples array grows in place.
-  }, [samples, rev, startMs, ownRef]);
+  }, [spans, ownRef]);
 
   return (
-    <div className="chart-box" style={{ height }} data-testid="daemon-usage-chart" data-processes={processesKey.split('\n').filter(Boolean).join(',')} data-readings={readings.length}>
+    <div className="chart-box" style={{ height }} data-testid="daemon-usage-chart" data-processes={processesKey.split('\n').filter(Boolean).join(',')} data-readings={readings.length} data-warmup-spans={spans.warmups.length}>
       <canvas ref={canvasRef} role="img" aria-label="CPU and memory of the daemons and shims over the run" />
     </div>
   );
