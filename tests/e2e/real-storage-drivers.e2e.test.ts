@@ -18,6 +18,7 @@ import { PENDING_SUFFIX } from '../../agent/daemon-json.ts';
 import { startDaemons, type TestDaemons } from '../lab/daemons.ts';
 import { startSshd, type TestSshd } from '../lab/sshd.ts';
 import { openLabPage, type LabPage } from './browser-harness.ts';
+import { expectDriverColoursAgree } from './colour-agreement.ts';
 import { expectPng, medianTable, openInResults, pickRuntimes, samplesCsv } from './real-run-views.ts';
 import { addTrustedKeyHost, startRun, UI_TIMEOUT, until, untilCompleted } from './ui-flows.ts';
 
@@ -133,6 +134,7 @@ describe('Real docker storage-driver loop, planned on the Benchmarks page and re
     const iterations = page.getByTestId('drivers-iterations-card');
     await until('every series drawn', async () => (await iterations.getByTestId('iteration-chart').getAttribute('data-series')) === series);
     await until('every iteration drawn', async () => (await iterations.getByTestId('iteration-chart').getAttribute('data-points')) === String(stored.samples.length));
+    await expectDriverColoursAgree(page, RUNTIMES, DRIVERS);
     await iterations.evaluate((el) => el.scrollIntoView({ block: 'center' }));
     await lab.screenshot('real-drivers-03-iterations');
     await expectPng(page, 'drivers-iterations-card', `runtime-lab-${runId}-iterations.png`);

@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { CRI_STEPS, PERF_KERNELS } from '../../shared/model/plan.ts';
 import { SAMPLE_CSV_COLUMNS, SUMMARY_CSV_COLUMNS } from '../../shared/csv-export.ts';
 import { openLabPage, type LabPage } from './browser-harness.ts';
+import { chartColours, colourByAttr, expectDriverColoursAgree } from './colour-agreement.ts';
 import { criRunFixture, perfRunFixture, seedRun, storageDriverRunFixture } from './fixtures/agent-event-fixtures.ts';
 import { parseCsv } from './read-csv.ts';
 import { downloadOf, UI_TIMEOUT, until } from './ui-flows.ts';
@@ -101,6 +102,20 @@ describe('Results views per kind of run (fixture runs in the real store)', () =>
     }
     await card.locator('[data-testid="part-option"][data-part="RunPodSandbox"]').click();
 
+    // One colour per thing across the cards: a step's swatch is the same in legend and table,
+    // a runtime's the same in the iteration card and the table, and no step wears a runtime's.
+    const runtimeColours = await colourByAttr(page.getByTestId('cri-step-table-runtime'), 'data-runtime');
+    expect(Object.keys(runtimeColours)).toEqual(['runc', 'runsc']);
+    await until('RunPodSandbox series coloured', async () => Object.keys(await chartColours(card.getByTestId('iteration-chart'))).join(',') === 'runc,runsc');
+    expect(await chartColours(card.getByTestId('iteration-chart'))).toEqual(runtimeColours);
+    expect(await colourByAttr(card.getByTestId('series-legend'), 'data-series')).toEqual(runtimeColours);
+    const stepColours = await colourByAttr(page.getByTestId('cri-step-legend'), 'data-step');
+    expect(Object.keys(stepColours)).toEqual([...CRI_STEPS]);
+    const stepRows = await colourByAttr(page.getByTestId('cri-step-table-row'), 'data-row');
+    for (const step of CRI_STEPS) expect(stepRows[step], step).toBe(stepColours[step]);
+    expect(new Set(Object.values(stepColours)).size).toBe(CRI_STEPS.length);
+    for (const colour of Object.values(stepColours)) expect(Object.values(runtimeColours)).not.toContain(colour);
+
     // The endpoint's daemon beside the latencies.
     await until('daemon readings', async () => (await attr('daemon-usage-chart', 'data-processes')).includes('containerd'));
 
@@ -137,6 +152,7 @@ describe('Results views per kind of run (fixture runs in the real store)', () =>
     await expect(attr('drivers-chart', 'data-whiskers')).resolves.toBe('4');
     expect(await page.getByTestId('drivers-table-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-row')))).toEqual(['overlay2', 'vfs']);
     await until('every series drawn', async () => (await attr('iteration-chart', 'data-series')) === 'runc · overlay2,runc · vfs,runsc · overlay2,runsc · vfs');
+    await expectDriverColoursAgree(page, ['runc', 'runsc'], ['overlay2', 'vfs']);
     // The failed iteration is kept and drawn, not dropped.
     await expect(page.getByTestId('drivers-iterations-card').textContent()).resolves.toContain('runsc · vfs');
     await until('daemon readings', async () => (await attr('daemon-usage-chart', 'data-processes')).includes('dockerd'));
@@ -171,7 +187,13 @@ describe('Results views per kind of run (fixture runs in the real store)', () =>
     await expectPng('perf-card', `runtime-lab-${PERF_RUN}-perf-absolute.png`);
 
     expect(await page.getByTestId('perf-table-row').evaluateAll((els) => els.map((e) => e.getAttribute('data-row')))).toEqual([...PERF_KERNELS, 'whole iteration']);
+    // Runtimes are the only coloured things: each bar in its runtime's table colour, no kernel swatch.
+    const runtimeColours = await colourByAttr(page.getByTestId('perf-table-runtime'), 'data-runtime');
+    const barColours = await chartColours(page.getByTestId('perf-chart'));
+    for (const group of [...PERF_KERNELS, 'whole iteration']) for (const r of ['runc', 'runsc']) expect(barColours[`${group} · ${r}`], `${group} · ${r}`).toBe(runtimeColours[r]);
+    expect(Object.values(await colourByAttr(page.getByTestId('perf-table-row'), 'data-row')).filter(Boolean)).toEqual([]);
     const card = page.getByTestId('perf-iterations-card');
+    expect(await colourByAttr(card.getByTestId('series-legend'), 'data-series')).toEqual(runtimeColours);
     for (const part of [...PERF_KERNELS, 'whole']) {
       await card.locator(`[data-testid="part-option"][data-part="${part}"]`).click();
       await until(`${part} drawn`, async () => (await card.getByTestId('iteration-chart').getAttribute('data-series')) === 'runc,runsc');

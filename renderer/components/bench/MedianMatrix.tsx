@@ -30,7 +30,7 @@ export function MedianMatrix({ rows, runtimes, testId, corner = 'median, ms' }: 
               <span className="muted">{corner}</span>
             </th>
             {runtimes.map((r, i) => (
-              <th key={r} className="num">
+              <th key={r} className="num" data-testid={`${testId}-runtime`} data-runtime={r} data-color={runtimeColor(i)}>
                 <span className="rt-name">
                   <span className="swatch" style={{ background: runtimeColor(i) }} />
                   <span className="mono">{r}</span>
@@ -45,7 +45,7 @@ export function MedianMatrix({ rows, runtimes, testId, corner = 'median, ms' }: 
             const medians = cells.map((s) => s?.median).filter((m): m is number => typeof m === 'number' && m > 0);
             const fastest = medians.length > 1 ? Math.min(...medians) : null;
             return (
-              <tr key={row.key} className={row.strong ? 'data-table__key-row' : undefined} data-testid={`${testId}-row`} data-row={row.key}>
+              <tr key={row.key} className={row.strong ? 'data-table__key-row' : undefined} data-testid={`${testId}-row`} data-row={row.key} data-color={row.color ?? ''}>
                 <th scope="row">
                   <span className="median-matrix__label">
                     {row.color ? <span className="swatch" style={{ background: row.color }} /> : null}

@@ -4,7 +4,7 @@ import { PERF_KERNELS } from '../../../shared/model/plan.ts';
 import { ChartCard } from '../charts/ChartCard.tsx';
 import { GroupedBarChart, type BarValue } from '../charts/GroupedBarChart.tsx';
 import { RuntimeLegendItems } from '../charts/LegendItems.tsx';
-import { categoryColor, runtimeColor } from '../charts/palette.ts';
+import { runtimeColor } from '../charts/palette.ts';
 import { Icon } from '../Icon.tsx';
 import { formatMs, formatTick } from './bench-format.ts';
 import { DaemonUsageCard } from './DaemonUsageCard.tsx';
@@ -60,10 +60,12 @@ export function PerfAnalysis({ run, pngBase, aside }: AnalysisProps) {
     [index, names, scale],
   );
   const format = useCallback((v: number) => (scale === 'relative' ? `${v.toLocaleString('en-US', { maximumFractionDigits: v >= 10 ? 0 : 2 })}×` : formatTick(v)), [scale]);
-  const rows: MatrixRow[] = groups.map((g, i) => ({
+  // Kernels are groups, never coloured in a chart: no row swatch, so the only colours in the
+  // view are the runtimes' (a kernel swatch in a runtime's blue read as that runtime).
+  const rows: MatrixRow[] = groups.map((g) => ({
     key: g,
     label: g,
-    ...(g === WHOLE ? { strong: true } : { color: categoryColor(i) }),
+    ...(g === WHOLE ? { strong: true } : {}),
     summaryOf: (r: string) => index.get(r, stepOf(g)),
   }));
   const parts = useMemo(() => [...kernels.map((k) => ({ step: k, label: k })), { step: null, label: WHOLE }], [kernels]);

@@ -5,7 +5,7 @@ import { ChartCard, ToolToggle } from '../charts/ChartCard.tsx';
 import { GroupedBarChart, type BarValue } from '../charts/GroupedBarChart.tsx';
 import { IterationChart } from '../charts/IterationChart.tsx';
 import { CategoryLegendItems, RuntimeLegendItems } from '../charts/LegendItems.tsx';
-import { categoryColor } from '../charts/palette.ts';
+import { driverColor, runtimeDriverColor } from '../charts/palette.ts';
 import { driverSeries, wholeIterationsByRuntimeAndDriver } from '../charts/sample-series.ts';
 import { Icon } from '../Icon.tsx';
 import { formatMs, formatTick } from './bench-format.ts';
@@ -16,7 +16,8 @@ import { indexSummaries } from './summary-index.ts';
 
 // A docker storage-driver loop: the startup plan once per driver. The talk's grouped chart
 // (runtime × driver, median with its CI), the daemons beside it, every iteration per
-// runtime and driver for drift, and the table.
+// runtime and driver for drift, and the table. Colours (palette.ts): hue = runtime, as in the
+// table's columns; shade = driver, in every card.
 
 export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
   const barsChart = useRef<Chart | null>(null);
@@ -33,8 +34,15 @@ export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
   const index = useMemo(() => indexSummaries(samples), [samples, rev, epoch]);
   const drivers = useMemo(() => index.drivers(planned ?? []), [index, planned]);
   const names = useMemo(() => runtimesKey.split('\n').filter(Boolean), [runtimesKey]);
-  const bars = useMemo(() => drivers.map((d, i) => ({ name: d, color: categoryColor(i) })), [drivers]);
+  const bars = useMemo(() => drivers.map((d, i) => ({ name: d, color: driverColor(i, drivers.length) })), [drivers]);
   const series = useMemo(() => names.flatMap((r) => drivers.map((d) => driverSeries(r, d))), [names, drivers]);
+  const seriesColors = useMemo(
+    () => new Map(names.flatMap((r, ri) => drivers.map((d, di) => [driverSeries(r, d), runtimeDriverColor(ri, di, drivers.length)] as const))),
+    [names, drivers],
+  );
+  const colorOfSeries = useCallback((name: string) => seriesColors.get(name) ?? driverColor(0, 1), [seriesColors]);
+  const colorOfBar = useCallback((runtime: string, driver: string) => colorOfSeries(driverSeries(runtime, driver)), [colorOfSeries]);
+  const colorOfDriver = useCallback((_: string, i: number) => driverColor(i, drivers.length), [drivers]);
   const valueOf = useCallback(
     (runtime: string, driver: string): BarValue | null => {
       const s = index.get(runtime, null, driver);
@@ -47,7 +55,7 @@ export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
     },
     [index],
   );
-  const rows: MatrixRow[] = drivers.map((d, i) => ({ key: d, label: d, color: categoryColor(i), summaryOf: (r: string) => index.get(r, null, d) }));
+  const rows: MatrixRow[] = drivers.map((d, i) => ({ key: d, label: d, color: driverColor(i, drivers.length), summaryOf: (r: string) => index.get(r, null, d) }));
 
   return (
     <div className="run-analysis" data-testid="drivers-analysis">
@@ -60,7 +68,8 @@ export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
         pngName={`${pngBase}-storage-drivers`}
         footer={
           <div className="chart-legend">
-            <CategoryLegendItems names={drivers} testId="driver-legend" dataName="driver" />
+            <CategoryLegendItems names={drivers} testId="driver-legend" dataName="driver" colorOf={colorOfDriver} />
+            <span className="chart-legend__item muted small">colour: runtime · shade: driver</span>
             <span className="chart-legend__sep" />
             <span className="chart-legend__item muted">
               <span className="legend-whisker" /> 95% CI of the median
@@ -71,6 +80,7 @@ export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
         <GroupedBarChart
           groups={names}
           bars={bars}
+          colorOf={colorOfBar}
           valueOf={valueOf}
           yTitle="docker run, median (ms)"
           format={formatTick}
@@ -99,7 +109,7 @@ export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
         }
         footer={
           <div className="chart-legend">
-            <RuntimeLegendItems names={series} />
+            <RuntimeLegendItems names={series} colorOf={colorOfSeries} />
           </div>
         }
       >
@@ -110,6 +120,7 @@ export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
           epoch={epoch}
           runtimes={series}
           seriesOf={wholeIterationsByRuntimeAndDriver}
+          colorOf={colorOfSeries}
           warmups={run.plan?.warmups ?? 0}
           iterations={live ? (run.plan?.iterations ?? null) : null}
           showWarmups={showWarmups}
@@ -128,7 +139,7 @@ export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
       </section>
       <div className={aside ? 'run-analysis__pair' : 'run-analysis__single'}>
         <ChartCard title="Distribution" subtitle="CDF per runtime and driver" icon="distribution" testId="drivers-cdf-card" chart={cdfChart} pngName={`${pngBase}-cdf`}>
-          <CdfChart key={series.join('\n')} samples={samples} rev={rev} runtimes={series} seriesOf={wholeIterationsByRuntimeAndDriver} logScale={logScale} chartRef={cdfChart} />
+          <CdfChart key={series.join('\n')} samples={samples} rev={rev} runtimes={series} seriesOf={wholeIterationsByRuntimeAndDriver} colorOf={colorOfSeries} logScale={logScale} chartRef={cdfChart} />
         </ChartCard>
         {aside}
       </div>

@@ -46,6 +46,8 @@ export function CdfChart(props: {
   height?: number;
   /** The series a sample belongs to, or null to leave it out; default: whole iterations by runtime. Fixed for the chart's life. */
   seriesOf?: (s: Sample) => string | null;
+  /** A series' colour; default: runtimeColor by position. Fixed for the chart's life. */
+  colorOf?: (series: string, index: number) => string;
   xTitle?: string;
 }) {
   const { samples, rev, runtimes, logScale, chartRef, height = 280, xTitle = 'startup time (ms)' } = props;
@@ -53,17 +55,18 @@ export function CdfChart(props: {
   const box = useRef<HTMLDivElement>(null);
   const runtimesKey = runtimes.join('\n');
 
-  // xTitle: fixed for a chart's life, like seriesOf.
+  // xTitle and colorOf: fixed for a chart's life, like seriesOf.
   const { canvasRef, ownRef } = useChart<'line', CdfPoint[]>(chartRef, () => {
     const names = runtimesKey.split('\n').filter(Boolean);
+    const colorOf = props.colorOf ?? ((_: string, i: number) => runtimeColor(i));
     return {
       type: 'line',
       data: {
         datasets: names.map((name, i) => ({
           label: name,
           data: [],
-          borderColor: runtimeColor(i),
-          backgroundColor: runtimeColor(i),
+          borderColor: colorOf(name, i),
+          backgroundColor: colorOf(name, i),
           borderWidth: 2,
           pointRadius: 0,
           pointHitRadius: 4,
@@ -115,11 +118,14 @@ export function CdfChart(props: {
     });
     setScaleType(chart, logScale);
     chart.update('none');
-    if (box.current) box.current.dataset.rev = String(rev);
+    if (box.current) {
+      box.current.dataset.rev = String(rev);
+      box.current.dataset.colors = chart.data.datasets.map((ds) => `${ds.label ?? ''}=${String(ds.borderColor)}`).join(';');
+    }
   }, [samples, rev, runtimesKey, logScale, ownRef]);
 
   return (
-    <div className="chart-box" ref={box} style={{ height }} data-testid="cdf-chart">
+    <div className="chart-box" ref={box} style={{ height }} data-testid="cdf-chart" data-colors="">
       <canvas ref={canvasRef} role="img" aria-label="Cumulative distribution of startup times per runtime" />
     </div>
   );

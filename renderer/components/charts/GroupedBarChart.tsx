@@ -19,6 +19,7 @@ export interface BarValue {
 
 export interface BarSeries {
   name: string;
+  /** The bar's colour in every group, unless the chart's `colorOf` says otherwise. */
   color: string;
 }
 
@@ -101,6 +102,8 @@ function applyYAxis(chart: Chart<'bar', (number | null)[], string>, logScale: bo
 export interface GroupedBarChartProps {
   groups: readonly string[];
   bars: readonly BarSeries[];
+  /** A bar's colour within one group (runtime × driver: hue by group, shade by bar); default: the bar's own. */
+  colorOf?: (group: string, bar: string) => string;
   valueOf: (group: string, bar: string) => BarValue | null;
   yTitle: string;
   /** Axis tick and tooltip text of a value. */
@@ -117,7 +120,7 @@ export interface GroupedBarChartProps {
 }
 
 export function GroupedBarChart(props: GroupedBarChartProps) {
-  const { groups, bars, valueOf, yTitle, format, logScale = false, reference, showValues = false, chartRef, testId, ariaLabel, height = 300 } = props;
+  const { groups, bars, colorOf, valueOf, yTitle, format, logScale = false, reference, showValues = false, chartRef, testId, ariaLabel, height = 300 } = props;
   const box = useRef<HTMLDivElement>(null);
   const whiskers = useRef<Whiskers>({ ranges: [], labels: [] });
   const details = useRef<(string[] | undefined)[][]>([]);
@@ -187,12 +190,13 @@ export function GroupedBarChart(props: GroupedBarChartProps) {
     formatRef.current = format;
     referenceRef.current = reference;
     const values = bars.map((bar) => groups.map((group) => valueOf(group, bar.name)));
+    const colors = bars.map((bar) => groups.map((group) => colorOf?.(group, bar.name) ?? bar.color));
     chart.data.labels = [...groups];
     chart.data.datasets = bars.map((bar, d) => ({
       label: bar.name,
       data: (values[d] ?? []).map((v) => v?.value ?? null),
-      backgroundColor: withAlpha(bar.color, 0.8),
-      borderColor: bar.color,
+      backgroundColor: (colors[d] ?? []).map((c) => withAlpha(c, 0.8)),
+      borderColor: colors[d] ?? [],
       borderWidth: 1.25,
       borderRadius: 3,
       maxBarThickness: 46,
@@ -211,13 +215,14 @@ export function GroupedBarChart(props: GroupedBarChartProps) {
     if (el) {
       el.dataset.groups = groups.join(',');
       el.dataset.bars = bars.map((b) => b.name).join(',');
+      el.dataset.colors = groups.flatMap((group, g) => bars.map((bar, d) => `${group} · ${bar.name}=${colors[d]?.[g] ?? ''}`)).join(';');
       el.dataset.values = String(values.flat().filter((v) => v !== null).length);
       el.dataset.whiskers = String(whiskers.current.ranges.flat().filter((r) => r !== null).length);
     }
-  }, [groups, bars, valueOf, yTitle, format, logScale, reference, showValues, ownRef]);
+  }, [groups, bars, colorOf, valueOf, yTitle, format, logScale, reference, showValues, ownRef]);
 
   return (
-    <div className="chart-box" ref={box} style={{ height }} data-testid={testId} data-groups="" data-bars="" data-values="0" data-whiskers="0">
+    <div className="chart-box" ref={box} style={{ height }} data-testid={testId} data-groups="" data-bars="" data-colors="" data-values="0" data-whiskers="0">
       <canvas ref={canvasRef} role="img" aria-label={ariaLabel} />
     </div>
   );

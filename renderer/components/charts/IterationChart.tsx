@@ -88,6 +88,8 @@ export interface IterationChartProps {
   epoch: number;
   /** Series names in plan order (colours follow it): runtime names unless `seriesOf` says otherwise. */
   runtimes: readonly string[];
+  /** A series' colour; default: runtimeColor by position. Read when the chart is made, like `seriesOf`. */
+  colorOf?: (series: string, index: number) => string;
   /**
    * The series a sample belongs to, or null to leave it out; default: whole iterations by
    * runtime. Read when samples arrive: remount the chart (React key) to change it.
@@ -127,8 +129,10 @@ export function IterationChart(props: IterationChartProps) {
       index.set(`${kind}\n${runtime}`, datasets.length);
       datasets.push({ ...ds, data: [], rlabRuntime: runtime, rlabKind: kind } as PointDataset);
     };
+    const colorOf = props.colorOf ?? ((_: string, i: number) => runtimeColor(i));
+    const colors = names.map((runtime, i) => colorOf(runtime, i));
     names.forEach((runtime, i) => {
-      const color = runtimeColor(i);
+      const color = colors[i] ?? runtimeColor(i);
       add(runtime, 'measured', {
         label: runtime,
         borderColor: color,
@@ -232,6 +236,7 @@ export function IterationChart(props: IterationChartProps) {
     own.current = chart;
     chartRef.current = chart as unknown as Chart;
     source.current = { index, consumed: 0, epoch: -1, runtimes: names };
+    if (box.current) box.current.dataset.colors = names.map((n, i) => `${n}=${colors[i] ?? ''}`).join(';');
     return () => {
       cancelAnimationFrame(frame.current);
       chart.destroy();
@@ -239,7 +244,7 @@ export function IterationChart(props: IterationChartProps) {
       if (chartRef.current === (chart as unknown as Chart)) chartRef.current = null;
       source.current = null;
     };
-    // yTitle: fixed for a chart's life, like seriesOf.
+    // yTitle and colorOf: fixed for a chart's life, like seriesOf.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [runtimesKey, chartRef]);
 
@@ -320,7 +325,7 @@ export function IterationChart(props: IterationChartProps) {
   }, [samples, rev, epoch, runtimesKey, warmups]);
 
   return (
-    <div className="chart-box" ref={box} style={{ height }} data-testid="iteration-chart" data-points="0" data-series="">
+    <div className="chart-box" ref={box} style={{ height }} data-testid="iteration-chart" data-points="0" data-series="" data-colors="">
       <canvas ref={canvas} role="img" aria-label="Startup time of every iteration, per runtime" />
     </div>
   );
