@@ -181,7 +181,7 @@ function bootstrapMedianCi(sorted: Float64Array, confidence: number, resamples: 
 }
 
 /** mulberry32: a small, fast 32-bit PRNG; returns values strictly inside (0, 1) so logs stay finite. */
-function mulberry32(seed: number): () => number {
+export function mulberry32(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

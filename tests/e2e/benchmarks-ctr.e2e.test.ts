@@ -6,15 +6,11 @@
 // (overlayfs snapshotter) and exports the daemon readings as CSV. Screenshots land in
 // test-artifacts/e2e/ (bench-ctr-*.png).
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { DAEMON_USAGE_CSV_COLUMNS } from '../../shared/daemon-usage-csv.ts';
 import { startDaemons, type TestDaemons } from '../lab/daemons.ts';
-import { startSshd, type TestSshd } from '../lab/sshd.ts';
-import { openLabPage, type LabPage } from './browser-harness.ts';
+import { useDaemonSuite } from './daemon-suite.ts';
 import { parseCsv } from './read-csv.ts';
 import { addTrustedKeyHost, downloadOf, startRun, UI_TIMEOUT, until, untilCompleted } from './ui-flows.ts';
 
@@ -23,31 +19,20 @@ const ITERATIONS = 6;
 const WARMUPS = 1;
 const NAMESPACE = 'rlab-e2e-ctr';
 
-let sshd: TestSshd;
-let daemons: TestDaemons;
-let lab: LabPage;
-let work: string;
-let page: Page;
 let runId = '';
 
-beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'rlab-e2e-ctr-'));
-  daemons = startDaemons(path.join(work, 'daemons'), '{}\n', [NAMESPACE]);
-  sshd = await startSshd();
-  lab = await openLabPage({ dataDir: path.join(work, 'data'), viewport: { width: 1440, height: 900 } });
-  page = lab.page;
-}, 180_000);
+const suite = useDaemonSuite('rlab-e2e-ctr-', (root) => startDaemons(root, '{}\n', [NAMESPACE]), { width: 1440, height: 900 });
+let daemons: TestDaemons;
+let page: Page;
 
-afterAll(async () => {
-  await lab?.close();
-  await sshd?.stop();
-  daemons?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-}, 180_000);
+beforeAll(() => {
+  daemons = suite.daemons;
+  page = suite.lab.page;
+});
 
 describe('Benchmarks page, method ctr, against a real containerd', () => {
   it('connects the host and builds a ctr plan for runc through the UI', async () => {
-    await addTrustedKeyHost(page, sshd, 'ctr-lab');
+    await addTrustedKeyHost(page, suite.sshd, 'ctr-lab');
 
     await page.getByTestId('nav-benchmarks').click();
     const runtime = (name: string) => page.locator(`[data-testid="bench-runtime"][data-runtime="${name}"]`);
@@ -87,9 +72,9 @@ describe('Benchmarks page, method ctr, against a real containerd', () => {
     await page.getByTestId('bench-warmups').fill(String(WARMUPS));
     await expect(page.getByTestId('bench-total').textContent()).resolves.toContain(`${ITERATIONS + WARMUPS} container starts`);
     await expect(page.getByTestId('bench-run').isEnabled()).resolves.toBe(true);
-    await lab.screenshot('bench-ctr-01-plan');
+    await suite.lab.screenshot('bench-ctr-01-plan');
     await page.getByTestId('bench-method').evaluate((el) => el.scrollIntoView({ block: 'start' }));
-    await lab.screenshot('bench-ctr-00-method');
+    await suite.lab.screenshot('bench-ctr-00-method');
   });
 
   it('runs runc through containerd and charts containerd’s CPU next to the latency series', async () => {
@@ -99,7 +84,7 @@ describe('Benchmarks page, method ctr, against a real containerd', () => {
     await until('all points drawn', async () => (await page.getByTestId('iteration-chart').getAttribute('data-points')) === String(ITERATIONS + WARMUPS));
 
     // The plan that ran is the one built in the UI.
-    const stored = lab.services.results.getRun(runId).meta.plan;
+    const stored = suite.lab.services.results.getRun(runId).meta.plan;
     expect(stored.method).toBe('ctr');
     expect(stored.containerd).toEqual({ address: daemons.containerdAddress, namespace: NAMESPACE, snapshotter: 'overlayfs' });
     expect(stored.daemonSampleMs).toBe(100);
@@ -115,7 +100,7 @@ describe('Benchmarks page, method ctr, against a real containerd', () => {
     const order = await page.evaluate(() => [...document.querySelectorAll('[data-testid$="-card"]')].map((e) => e.getAttribute('data-testid')));
     expect(order.indexOf('daemon-usage-card')).toBe(order.indexOf('iteration-chart-card') + 1);
     await card.evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('bench-ctr-02-completed-daemon-usage');
+    await suite.lab.screenshot('bench-ctr-02-completed-daemon-usage');
 
     // Its PNG, like every chart's.
     const png = await downloadOf(page, () => card.getByTestId('chart-save-png').click());
@@ -139,16 +124,16 @@ describe('Benchmarks page, method ctr, against a real containerd', () => {
     expect(argv).toContain('run');
     expect(argv).toContain(daemons.containerdAddress);
     await page.getByTestId('daemon-usage-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('bench-ctr-03-results-daemon-usage');
+    await suite.lab.screenshot('bench-ctr-03-results-daemon-usage');
     await page.getByTestId('env-method').evaluate((el) => el.scrollIntoView({ block: 'start' }));
-    await lab.screenshot('bench-ctr-04-results-environment');
+    await suite.lab.screenshot('bench-ctr-04-results-environment');
 
     const csv = await downloadOf(page, () => page.getByTestId('export-daemon-usage-csv').click());
     expect(csv.download.suggestedFilename()).toBe(`runtime-lab-${runId}-daemon-usage.csv`);
     const [header, ...rows] = parseCsv(csv.content.toString('utf8'));
     expect(header).toEqual([...DAEMON_USAGE_CSV_COLUMNS]);
     const col = (name: string) => header?.indexOf(name) ?? -1;
-    const stored = lab.services.results.getDaemonUsage(runId);
+    const stored = suite.lab.services.results.getDaemonUsage(runId);
     expect(rows).toHaveLength(stored.length);
     expect(rows.every((r) => r[col('run_id')] === runId && r[col('method')] === 'ctr' && r[col('snapshotter')] === 'overlayfs')).toBe(true);
     const containerd = rows.filter((r) => r[col('process')] === 'containerd');
@@ -156,7 +141,7 @@ describe('Benchmarks page, method ctr, against a real containerd', () => {
     expect(containerd.every((r) => Number(r[col('cpu_percent')]) >= 0 && Number(r[col('rss_bytes')]) > 0 && Number(r[col('pid')]) > 0)).toBe(true);
     expect(rows.every((r) => Number.isFinite(Number(r[col('elapsed_s')])))).toBe(true);
 
-    expect(lab.cspViolations).toEqual([]);
-    expect(lab.pageErrors).toEqual([]);
+    expect(suite.lab.cspViolations).toEqual([]);
+    expect(suite.lab.pageErrors).toEqual([]);
   });
 });

@@ -7,15 +7,11 @@
 // kernel and step present per runtime, medians > 0, the whole iteration at least as long as
 // its parts), never figures. Screenshots: test-artifacts/e2e/real-*.png.
 
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { CRI_STEPS, PERF_KERNELS } from '../../shared/model/plan.ts';
 import { startDaemons, type TestDaemons } from '../lab/daemons.ts';
-import { startSshd, type TestSshd } from '../lab/sshd.ts';
-import { openLabPage, type LabPage } from './browser-harness.ts';
+import { useDaemonSuite } from './daemon-suite.ts';
 import { expectPng, medianTable, openInResults, pickRuntimes, samplesCsv } from './real-run-views.ts';
 import { addTrustedKeyHost, startRun, UI_TIMEOUT, until, untilCompleted } from './ui-flows.ts';
 
@@ -28,11 +24,6 @@ const CRI_WARMUPS = 1;
 // A name containerd does not have: the agent builds its pause image offline and imports it under it.
 const SANDBOX_IMAGE = 'runtime-lab/pause:e2e-real';
 
-let sshd: TestSshd;
-let daemons: TestDaemons;
-let lab: LabPage;
-let work: string;
-let page: Page;
 
 async function attr(testId: string, name: string): Promise<string> {
   return (await page.getByTestId(testId).first().getAttribute(name)) ?? '';
@@ -60,24 +51,18 @@ function expectWholeHoldsParts(csv: { header: string[]; rows: string[][] }, iter
   }
 }
 
-beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'rlab-e2e-real-'));
-  daemons = startDaemons(path.join(work, 'daemons'), '{}\n', [], { docker: false, cri: { sandboxImage: SANDBOX_IMAGE, handlers: { runc: {} } } });
-  sshd = await startSshd();
-  lab = await openLabPage({ dataDir: path.join(work, 'data'), viewport: { width: 1440, height: 1000 } });
-  page = lab.page;
-}, 180_000);
+const suite = useDaemonSuite('rlab-e2e-real-', (root) => startDaemons(root, '{}\n', [], { docker: false, cri: { sandboxImage: SANDBOX_IMAGE, handlers: { runc: {} } } }));
+let daemons: TestDaemons;
+let page: Page;
 
-afterAll(async () => {
-  await lab?.close();
-  await sshd?.stop();
-  daemons?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-}, 180_000);
+beforeAll(() => {
+  daemons = suite.daemons;
+  page = suite.lab.page;
+});
 
 describe('Real perf and CRI runs, planned on the Benchmarks page and read in Results', () => {
   it('perf via OCI direct on runc and runsc: every kernel per runtime, medians > 0, PNG and CSV', async () => {
-    await addTrustedKeyHost(page, sshd, 'real-kinds-lab');
+    await addTrustedKeyHost(page, suite.sshd, 'real-kinds-lab');
     await page.getByTestId('nav-benchmarks').click();
     await pickRuntimes(page, PERF_RUNTIMES);
     await page.getByTestId('bench-method-oci-direct').click();
@@ -90,11 +75,11 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     await page.getByTestId('bench-warmups').fill(String(PERF_WARMUPS));
     await expect(page.getByTestId('bench-total').textContent()).resolves.toContain('3 kernels each');
     await page.getByTestId('bench-measurement').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-perf-00-plan');
+    await suite.lab.screenshot('real-perf-00-plan');
 
     const { monitor, runId } = await startRun(page);
     await untilCompleted(page, monitor, RUN_TIMEOUT);
-    const stored = lab.services.results.getRun(runId);
+    const stored = suite.lab.services.results.getRun(runId);
     expect(stored.meta.plan.perf).toEqual({ cpuLoops: 20_000_000, syscalls: 20_000, ioBytes: 4 * 1024 * 1024 });
     expect(stored.samples.every((s) => s.ok), stored.samples.filter((s) => !s.ok).map((s) => s.error).join('\n')).toBe(true);
 
@@ -105,7 +90,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     await expect(attr('perf-chart', 'data-bars')).resolves.toBe(PERF_RUNTIMES.join(','));
     await expect(attr('perf-scale', 'data-scale')).resolves.toBe('relative');
     await page.getByTestId('perf-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-perf-01-relative');
+    await suite.lab.screenshot('real-perf-01-relative');
     await expectPng(page, 'perf-card', `runtime-lab-${runId}-perf-relative.png`);
 
     // Every kernel's median > 0 for both runtimes, the whole iteration's above any kernel's
@@ -120,7 +105,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
 
     await page.getByTestId('perf-scale-absolute').click();
     await expect(attr('perf-scale', 'data-scale')).resolves.toBe('absolute');
-    await lab.screenshot('real-perf-02-absolute');
+    await suite.lab.screenshot('real-perf-02-absolute');
     await expectPng(page, 'perf-card', `runtime-lab-${runId}-perf-absolute.png`);
 
     const card = page.getByTestId('perf-iterations-card');
@@ -130,9 +115,9 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
       await until(`${part}: every iteration`, async () => (await card.getByTestId('iteration-chart').getAttribute('data-points')) === String(PERF_RUNTIMES.length * (PERF_ITERATIONS + PERF_WARMUPS)));
     }
     await card.evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-perf-03-iterations');
+    await suite.lab.screenshot('real-perf-03-iterations');
     await page.getByTestId('perf-table-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-perf-04-table');
+    await suite.lab.screenshot('real-perf-04-table');
 
     const csv = await samplesCsv(page, runId);
     const col = (name: string) => csv.header.indexOf(name);
@@ -160,11 +145,11 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     await expect(page.getByTestId('bench-total').textContent()).resolves.toContain(`${CRI_ITERATIONS + CRI_WARMUPS} pod lifecycles`);
     await expect(page.getByTestId('bench-run').isEnabled()).resolves.toBe(true);
     await page.getByTestId('bench-method').evaluate((el) => el.scrollIntoView({ block: 'start' }));
-    await lab.screenshot('real-cri-00-plan');
+    await suite.lab.screenshot('real-cri-00-plan');
 
     const { monitor, runId } = await startRun(page);
     await untilCompleted(page, monitor, RUN_TIMEOUT);
-    const stored = lab.services.results.getRun(runId);
+    const stored = suite.lab.services.results.getRun(runId);
     expect(stored.meta.plan.method).toBe('cri');
     expect(stored.meta.plan.cri).toEqual({ address: daemons.containerdAddress });
     expect(stored.samples.every((s) => s.ok), stored.samples.filter((s) => !s.ok).map((s) => s.error).join('\n')).toBe(true);
@@ -177,7 +162,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     await expect(attr('cri-steps-chart', 'data-loop-marks')).resolves.toBe('1');
     await expect(page.getByTestId('cri-step-legend').count()).resolves.toBe(CRI_STEPS.length);
     await page.getByTestId('cri-steps-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-cri-01-steps');
+    await suite.lab.screenshot('real-cri-01-steps');
     await expectPng(page, 'cri-steps-card', `runtime-lab-${runId}-cri-steps.png`);
 
     // Every call's median > 0 over every measured pod; the whole loop holds the calls.
@@ -191,7 +176,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     expect(medians.loop?.runc).toBeGreaterThan(Math.max(...CRI_STEPS.map((s) => medians[s]?.runc ?? 0)));
     console.log(`CRI medians (ms): ${JSON.stringify(medians)}`);
     await page.getByTestId('cri-step-table-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-cri-02-table');
+    await suite.lab.screenshot('real-cri-02-table');
 
     // Each step's iterations, warm-ups included.
     const card = page.getByTestId('cri-iterations-card');
@@ -203,13 +188,13 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     }
     await card.locator('[data-testid="part-option"][data-part="RunPodSandbox"]').click();
     await card.evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-cri-03-iterations');
+    await suite.lab.screenshot('real-cri-03-iterations');
     await expectPng(page, 'cri-iterations-card', `runtime-lab-${runId}-cri-iterations-RunPodSandbox.png`);
 
     // containerd serves the CRI: its CPU is charted beside the latencies.
     await until('containerd in the daemon chart', async () => (await attr('daemon-usage-chart', 'data-processes')).split(',').includes('containerd'));
     await page.getByTestId('daemon-usage-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-cri-04-daemon');
+    await suite.lab.screenshot('real-cri-04-daemon');
 
     const csv = await samplesCsv(page, runId);
     const col = (name: string) => csv.header.indexOf(name);
@@ -222,7 +207,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     }
     expectWholeHoldsParts(csv, CRI_ITERATIONS + CRI_WARMUPS);
 
-    expect(lab.cspViolations).toEqual([]);
-    expect(lab.pageErrors).toEqual([]);
+    expect(suite.lab.cspViolations).toEqual([]);
+    expect(suite.lab.pageErrors).toEqual([]);
   });
 });

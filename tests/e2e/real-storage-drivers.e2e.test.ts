@@ -10,14 +10,11 @@
 
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 import { PENDING_SUFFIX } from '../../agent/daemon-json.ts';
 import { startDaemons, type TestDaemons } from '../lab/daemons.ts';
-import { startSshd, type TestSshd } from '../lab/sshd.ts';
-import { openLabPage, type LabPage } from './browser-harness.ts';
+import { useDaemonSuite } from './daemon-suite.ts';
 import { expectDriverColoursAgree } from './colour-agreement.ts';
 import { expectPng, medianTable, openInResults, pickRuntimes, samplesCsv } from './real-run-views.ts';
 import { addTrustedKeyHost, startRun, UI_TIMEOUT, until, untilCompleted } from './ui-flows.ts';
@@ -30,11 +27,6 @@ const WARMUPS = 1;
 // Odd spacing on purpose: the loop must give back these exact bytes, not a re-serialised JSON.
 const ORIGINAL_DAEMON_JSON = '{ "log-level" :"warn",\n\t"debug": false }\n';
 
-let sshd: TestSshd;
-let daemons: TestDaemons;
-let lab: LabPage;
-let work: string;
-let page: Page;
 /** The driver the test dockerd picks by itself (its daemon.json names none). */
 let originalDriver = '';
 
@@ -46,27 +38,21 @@ async function attr(testId: string, name: string): Promise<string> {
   return (await page.getByTestId(testId).first().getAttribute(name)) ?? '';
 }
 
-beforeAll(async () => {
-  work = fs.mkdtempSync(path.join(os.tmpdir(), 'rlab-e2e-drivers-'));
-  daemons = startDaemons(path.join(work, 'daemons'), ORIGINAL_DAEMON_JSON, []);
-  originalDriver = docker('info', '--format', '{{.Driver}}').stdout.trim();
-  sshd = await startSshd();
-  lab = await openLabPage({ dataDir: path.join(work, 'data'), viewport: { width: 1440, height: 1000 } });
-  page = lab.page;
-}, 180_000);
+const suite = useDaemonSuite('rlab-e2e-drivers-', (root) => startDaemons(root, ORIGINAL_DAEMON_JSON, []));
+let daemons: TestDaemons;
+let page: Page;
 
-afterAll(async () => {
-  await lab?.close();
-  await sshd?.stop();
-  daemons?.stop();
-  if (work) fs.rmSync(work, { recursive: true, force: true });
-}, 180_000);
+beforeAll(() => {
+  daemons = suite.daemons;
+  page = suite.lab.page;
+  originalDriver = docker('info', '--format', '{{.Driver}}').stdout.trim();
+});
 
 describe('Real docker storage-driver loop, planned on the Benchmarks page and read in Results', () => {
   it('runc and runsc on overlay2 and vfs: both drivers per runtime with medians > 0, series, CSV, PNG; daemon.json and the driver given back', async () => {
     expect(originalDriver).toBe('overlay2');
     const pidBefore = daemons.dockerdPid();
-    await addTrustedKeyHost(page, sshd, 'real-drivers-lab');
+    await addTrustedKeyHost(page, suite.sshd, 'real-drivers-lab');
     await page.getByTestId('nav-benchmarks').click();
     await pickRuntimes(page, RUNTIMES);
     await page.getByTestId('bench-measure-startup').click();
@@ -81,20 +67,20 @@ describe('Real docker storage-driver loop, planned on the Benchmarks page and re
     await expect(page.getByTestId('bench-total').textContent()).resolves.toContain(`× ${DRIVERS.length} storage drivers`);
     await expect(page.getByTestId('bench-run').isEnabled()).resolves.toBe(true);
     await page.getByTestId('bench-docker-options').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-drivers-00-plan');
+    await suite.lab.screenshot('real-drivers-00-plan');
 
     const started = Date.now();
     const { monitor, runId } = await startRun(page);
     await untilCompleted(page, monitor, RUN_TIMEOUT);
     console.log(`storage-driver loop: ${((Date.now() - started) / 1000).toFixed(1)} s from Run to completed`);
-    const stored = lab.services.results.getRun(runId);
+    const stored = suite.lab.services.results.getRun(runId);
     expect(stored.meta.plan.method).toBe('docker');
     expect(stored.meta.plan.docker).toMatchObject({ host: daemons.dockerHost, storageDrivers: DRIVERS });
     expect(stored.meta.plan.docker?.daemonJson).toBeUndefined();
     expect(stored.samples).toHaveLength(RUNTIMES.length * DRIVERS.length * (ITERATIONS + WARMUPS));
     expect(stored.samples.every((s) => s.ok), stored.samples.filter((s) => !s.ok).map((s) => s.error).join('\n')).toBe(true);
     // The agent found the file this dockerd reads (--config-file) and dockerd confirmed each driver in turn.
-    expect(lab.services.results.getEnvironment(runId)?.docker).toMatchObject({ host: daemons.dockerHost, daemonJson: daemons.daemonJson, storageDrivers: DRIVERS, storageDriver: 'mixed' });
+    expect(suite.lab.services.results.getEnvironment(runId)?.docker).toMatchObject({ host: daemons.dockerHost, daemonJson: daemons.daemonJson, storageDrivers: DRIVERS, storageDriver: 'mixed' });
 
     // Given back: the file byte for byte, no journal beside it, dockerd restarted onto its own
     // driver, and no runtime the run registered.
@@ -113,7 +99,7 @@ describe('Real docker storage-driver loop, planned on the Benchmarks page and re
     await expect(attr('drivers-chart', 'data-whiskers')).resolves.toBe(String(RUNTIMES.length * DRIVERS.length));
     expect(await page.getByTestId('driver-legend').evaluateAll((els) => els.map((e) => e.getAttribute('data-driver')))).toEqual(DRIVERS);
     await page.getByTestId('drivers-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-drivers-01-bars');
+    await suite.lab.screenshot('real-drivers-01-bars');
     await expectPng(page, 'drivers-card', `runtime-lab-${runId}-storage-drivers.png`);
 
     // Every runtime × driver median > 0 over every measured iteration.
@@ -127,7 +113,7 @@ describe('Real docker storage-driver loop, planned on the Benchmarks page and re
     }
     console.log(`docker run medians per driver (ms): ${JSON.stringify(medians)}`);
     await page.getByTestId('drivers-table-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-drivers-02-table');
+    await suite.lab.screenshot('real-drivers-02-table');
 
     // One series per runtime · driver, warm-ups included.
     const series = RUNTIMES.flatMap((r) => DRIVERS.map((d) => `${r} · ${d}`)).join(',');
@@ -136,7 +122,7 @@ describe('Real docker storage-driver loop, planned on the Benchmarks page and re
     await until('every iteration drawn', async () => (await iterations.getByTestId('iteration-chart').getAttribute('data-points')) === String(stored.samples.length));
     await expectDriverColoursAgree(page, RUNTIMES, DRIVERS);
     await iterations.evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-drivers-03-iterations');
+    await suite.lab.screenshot('real-drivers-03-iterations');
     await expectPng(page, 'drivers-iterations-card', `runtime-lab-${runId}-iterations.png`);
 
     // dockerd serves the runs: its CPU is charted beside the latencies, its restart per driver a break in its line.
@@ -144,7 +130,7 @@ describe('Real docker storage-driver loop, planned on the Benchmarks page and re
     // Each driver's pass begins with its own warm-ups, shaded on the readings' clock.
     await expect(attr('daemon-usage-chart', 'data-warmup-spans')).resolves.toBe(String(DRIVERS.length));
     await page.getByTestId('daemon-usage-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
-    await lab.screenshot('real-drivers-04-daemon');
+    await suite.lab.screenshot('real-drivers-04-daemon');
 
     const csv = await samplesCsv(page, runId);
     const col = (name: string) => csv.header.indexOf(name);
@@ -158,7 +144,7 @@ describe('Real docker storage-driver loop, planned on the Benchmarks page and re
       }
     }
 
-    expect(lab.cspViolations).toEqual([]);
-    expect(lab.pageErrors).toEqual([]);
+    expect(suite.lab.cspViolations).toEqual([]);
+    expect(suite.lab.pageErrors).toEqual([]);
   }, RUN_TIMEOUT + 120_000);
 });
