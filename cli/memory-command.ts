@@ -4,7 +4,7 @@ import { runtimePresets } from '../shared/bench/runtime-presets.ts';
 import type { LabEvent } from '../shared/contract/ipc-contract.ts';
 import { memoryStepsToCsv, runSidecarJson } from '../shared/csv-export.ts';
 import type { Plan } from '../shared/model/plan.ts';
-import type { MemoryStep } from '../shared/model/run-record.ts';
+import { MemoryProcess, type MemoryStep } from '../shared/model/run-record.ts';
 import { dataFiles, defaultDataDir } from '../services/app-paths.ts';
 import { BenchRunner } from '../services/bench/bench-runner.ts';
 import { inspectHost } from '../services/inspect/inspect-host.ts';
@@ -49,9 +49,9 @@ const mib = (bytes: number | null): string => (bytes === null ? '-' : (bytes / M
 export function formatMemoryTable(steps: readonly MemoryStep[]): string {
   const rows = [['runtime', 'N', 'PSS/container MiB', 'MemAvailable drop/container MiB', 'processes counted', 'status']];
   for (const s of steps) {
-    const roles = new Map<string, number>();
-    for (const p of s.processes) roles.set(p.role, (roles.get(p.role) ?? 0) + 1);
-    const counted = s.processes.length === 0 ? '-' : `${s.processes.length} (${[...roles].map(([role, n]) => `${n} ${role}`).join(', ')})`;
+    // Roles in the schema's order, not the order the processes were found in: rows compare at a glance.
+    const roles = MemoryProcess.shape.role.options.map((role) => [role, s.processes.filter((p) => p.role === role).length] as const).filter(([, n]) => n > 0);
+    const counted = s.processes.length === 0 ? '-' : `${s.processes.length} (${roles.map(([role, n]) => `${n} ${role}`).join(', ')})`;
     const status = s.ok ? 'ok' : (s.error ?? 'failed').split('\n')[0] ?? 'failed';
     rows.push([s.runtime, String(s.containers), mib(s.perContainerPssBytes), mib(s.perContainerMemAvailableDropBytes), counted, status]);
   }

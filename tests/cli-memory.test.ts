@@ -68,7 +68,7 @@ describe('runtime-lab memory through a daemon', () => {
     expect(result.code, result.stderr).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^runtime\s+N\s+PSS\/container MiB\s+MemAvailable drop\/container MiB\s+processes counted\s+status$/);
-    expect(lines[1]).toMatch(/^runc\s+1\s+\d+\.\d\d\s+-?\d+\.\d\d\s+2 \(1 shim, 1 container\)\s+ok$/);
+    expect(lines[1]).toMatch(/^runc\s+1\s+\d+\.\d\d\s+-?\d+\.\d\d\s+2 \(1 container, 1 shim\)\s+ok$/);
     expect(lines[2]).toMatch(/^runsc\s+1\s+\d+\.\d\d\s+-?\d+\.\d\d\s+\d+ \((?=.*1 shim)(?=.*1 gofer)(?=.*\d+ sandbox).*\)\s+ok$/);
     // The shared daemons' change is reported beside each step, and what the numbers depend on.
     expect(result.stderr).toMatch(/memory: runc × 1: .*shared daemons, not counted: containerd RSS/);
