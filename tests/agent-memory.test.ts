@@ -246,7 +246,7 @@ describe('runtime-lab memory', () => {
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^runtime\s+N\s+PSS\/container MiB\s+MemAvailable drop\/container MiB\s+processes counted\s+status$/);
     expect(lines[1]).toMatch(/^runc\s+1\s+\d+\.\d\d\s+-?\d+\.\d\d\s+1 \(1 container\)\s+ok$/);
-    expect(lines[2]).toMatch(/^runsc\s+1\s+\d+\.\d\d\s+-?\d+\.\d\d\s+\d+ \(1 gofer, \d+ sandbox\)\s+ok$/);
+    expect(lines[2]).toMatch(/^runsc\s+1\s+\d+\.\d\d\s+-?\d+\.\d\d\s+\d+ \(\d+ sandbox, 1 gofer\)\s+ok$/);
     const csvText = readFileSync(csv, 'utf8');
     expect(csvText.split('\r\n')[0]).toMatch(/^run_id,host,method,runtime,containers,running,ok,error,total_pss_bytes,per_container_pss_bytes,/);
     expect(csvText.split('\r\n').filter(Boolean)).toHaveLength(3);
