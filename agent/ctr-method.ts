@@ -15,6 +15,7 @@ import { buildRunOrder } from './run-order.ts';
 import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
 import { prepareWorkloadBundle } from './workload-bundle.ts';
 import { buildWorkloadImage, containerdRef, importIntoContainerd } from './workload-image.ts';
+import { NOT_THERE, failureText } from './command-output.ts';
 
 // The "ctr" method: `ctr run --rm IMAGE ID` per iteration in Runtime Lab's own containerd
 // namespace (talk 1's ctr measurements, done many times, interleaved, with warm-ups and
@@ -30,8 +31,6 @@ import { buildWorkloadImage, containerdRef, importIntoContainerd } from './workl
 /** What every method module is given by the agent's main. */
 export type MethodRun = OciDirectRun;
 
-/** Output of cleanup commands saying the object is not there: not an error. */
-export const NOT_THERE = /does not exist|not exist|not found|no such/i;
 
 /** Every workload prints this; a zero exit without it means the workload did not run. */
 const WORKLOAD_OUTPUT = 'Hello';
@@ -323,17 +322,6 @@ export async function measureLoop(run: MethodRun, scratchDir: string, hooks: Loo
     seq += samples.length;
   }
   return 'completed';
-}
-
-export function failureText(result: SpawnTimedResult, timeoutMs: number): string | null {
-  if (result.exitCode === 0 && !result.timedOut) return null;
-  const parts: string[] = [];
-  if (result.timedOut) parts.push(`timed out after ${timeoutMs} ms; killed`);
-  if (result.spawnError) parts.push(result.spawnError);
-  const stderr = result.stderr.trim();
-  if (stderr) parts.push(stderr);
-  else if (!result.timedOut && !result.spawnError) parts.push(result.signal ? `killed by ${result.signal}` : `exited with code ${String(result.exitCode)}`);
-  return parts.join('\n');
 }
 
 function missingOutput(result: SpawnTimedResult): string | null {

@@ -2,15 +2,14 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { resolveDockerOptions, type RuntimeSpec } from '../shared/model/plan.ts';
 import type { BundleInfo, ComponentVersion, EnvironmentInfo, RuntimeInvocation, WorkloadImageInfo } from '../shared/model/run-record.ts';
-import {
-  NOT_THERE, absoluteBinary, emitBundle, failureText, measureLoop, prepareTimer, runtimeVersions, startSampler, type LoopHooks, type MethodRun,
-} from './ctr-method.ts';
+import { absoluteBinary, emitBundle, measureLoop, prepareTimer, runtimeVersions, startSampler, type LoopHooks, type MethodRun } from './ctr-method.ts';
 import { cgroupMode, hostBasics } from './host-environment.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
 import { recoverLeftoverEdit, registerRuntimes, type DaemonJsonContext, type DaemonJsonEdit, type RuntimeRegistration } from './daemon-json.ts';
 import { daemonJsonReadBy } from './dockerd-process.ts';
 import { spawnTimed } from './spawn-timed.ts';
 import { buildWorkloadImage, importIntoDocker } from './workload-image.ts';
+import { NOT_THERE, failureText } from './command-output.ts';
 
 // The "docker" method: talk 2's loop, `docker run --rm --runtime X IMAGE`, one sample per
 // run from spawn to exit (client, dockerd, containerd, shim, runtime, workload, removal).

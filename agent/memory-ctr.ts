@@ -1,9 +1,10 @@
 import type { RuntimeSpec } from '../shared/model/plan.ts';
 import type { BundleInfo } from '../shared/model/run-record.ts';
-import { failureText, prepareContainerd, removeCtrContainer, type CtrInvocation } from './ctr-method.ts';
+import { prepareContainerd, removeCtrContainer, type CtrInvocation } from './ctr-method.ts';
 import { daemonContainerId, findDaemons, findShims, listingOutput } from './daemon-containers.ts';
 import type { DriverSetup, MemoryDriver, MemoryRun } from './memory-method.ts';
 import { spawnTimed } from './spawn-timed.ts';
+import { failureText } from './command-output.ts';
 
 // Memory plans through ctr: `ctr run -d --null-io` in Runtime Lab's namespace, the runtime
 // chosen as the ctr method chooses it (shim v2 name, the runc shim with another binary, the

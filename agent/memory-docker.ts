@@ -1,10 +1,10 @@
 import type { BundleInfo } from '../shared/model/run-record.ts';
-import { NOT_THERE, failureText } from './ctr-method.ts';
 import { daemonContainerId, findDaemons, findShims, listingOutput } from './daemon-containers.ts';
 import type { DaemonJsonEdit } from './daemon-json.ts';
 import { prepareDocker } from './docker-method.ts';
 import type { DriverSetup, MemoryDriver, MemoryRun } from './memory-method.ts';
 import { spawnTimed } from './spawn-timed.ts';
+import { NOT_THERE, failureText } from './command-output.ts';
 
 // Memory plans through docker: `docker run -d --log-driver none --runtime X`, runtimes
 // registered in daemon.json exactly as the docker method does (backup, reload, restore at

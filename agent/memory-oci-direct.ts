@@ -1,22 +1,21 @@
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readSync, rmSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeSpec } from '../shared/model/plan.ts';
 import type { AgentEvent, BundleInfo } from '../shared/model/run-record.ts';
-import { NOT_THERE, runtimeVersions } from './ctr-method.ts';
+import { runtimeVersions } from './ctr-method.ts';
 import { LOOP_OUTPUT } from './loop-workload.ts';
 import type { DriverSetup, MemoryDriver, MemoryRun } from './memory-method.ts';
 import { containerId } from './oci-direct.ts';
 import { listProcesses, readArgv } from './process-tree.ts';
-import { spawnTimed } from './spawn-timed.ts';
+import { NOT_THERE, failureText } from './command-output.ts';
+import { readCapped, spawnTimed } from './spawn-timed.ts';
 
 // Memory plans on the oci-direct route: `RUNTIME run --detach --bundle B ID` (or create +
 // start), the runtime's stdio passed through to the container (/dev/null), so no shim or
 // log copies the output. Counting starts from each container's init as `RUNTIME state`
 // names it (runc: the workload; runsc: runsc-sandbox) and from new processes naming this
 // run's bundle (runsc-gofer, runsc-sandbox); their descendants (runsc's ptrace stubs) too.
-
-const STDERR_CAP = 4096;
 
 export async function createOciDirectMemoryDriver(run: MemoryRun, bundle: BundleInfo, setup: DriverSetup): Promise<MemoryDriver | null> {
   const { plan, emit } = run;
@@ -92,28 +91,13 @@ async function startContainer(runtime: RuntimeSpec, bundlePath: string, id: stri
     } finally {
       closeSync(errFd);
     }
-    const stderr = readCapped(errFile).trim();
+    const stderr = readCapped(errFile);
     rmSync(errFile, { force: true });
-    if (outcome.code === 0 && !outcome.timedOut) continue;
-    const parts: string[] = [];
-    if (outcome.timedOut) parts.push(`timed out after ${timeoutMs} ms; killed`);
-    if (outcome.spawnError) parts.push(outcome.spawnError);
-    if (stderr) parts.push(stderr);
-    else if (!outcome.timedOut && !outcome.spawnError) parts.push(outcome.signal ? `killed by ${outcome.signal}` : `exited with code ${outcome.code}`);
-    return `${args[0] ?? ''} ${id}: ${parts.join('\n')}`;
+    const failure = failureText({ exitCode: outcome.code, signal: outcome.signal, spawnError: outcome.spawnError, timedOut: outcome.timedOut, stderr }, timeoutMs);
+    if (failure === null) continue;
+    return `${args[0] ?? ''} ${id}: ${failure}`;
   }
   return null;
-}
-
-function readCapped(file: string): string {
-  const fd = openSync(file, 'r');
-  try {
-    const buffer = Buffer.alloc(STDERR_CAP);
-    const read = readSync(fd, buffer, 0, STDERR_CAP, 0);
-    return buffer.subarray(0, read).toString('utf8');
-  } finally {
-    closeSync(fd);
-  }
 }
 
 function parseState(stdout: string): { status: string; pid: number } | null {

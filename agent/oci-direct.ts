@@ -9,6 +9,7 @@ import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
 import { preparePreciseTimer } from './precise-timer.ts';
 import { perfIterationSamples } from './perf-report.ts';
 import { prepareWorkloadBundle } from './workload-bundle.ts';
+import { NOT_THERE, failureText } from './command-output.ts';
 
 // The "oci-direct" method: call each low-level runtime on an OCI bundle, the fewest
 // layers between the timer and the runtime (talk 1's `time runc run ID`, done many times,
@@ -26,9 +27,6 @@ export interface OciDirectRun {
 
 /** How long a create-start sample waits between two `state` polls. */
 const STATE_POLL_MS = 5;
-
-/** Output of `delete --force` (or `state`) saying the container is not there: not an error. */
-const NOT_THERE = /does not exist|not exist|not found|no such/i;
 
 export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'aborted'> {
   const { plan, signal, emit } = run;
@@ -157,17 +155,6 @@ function toMeasured(result: SpawnTimedResult, timeoutMs: number, durationMs = re
     stdout: result.stdout,
     stderr: result.stderr,
   };
-}
-
-function failureText(result: SpawnTimedResult, timeoutMs: number): string | null {
-  if (result.exitCode === 0 && !result.timedOut) return null;
-  const parts: string[] = [];
-  if (result.timedOut) parts.push(`timed out after ${timeoutMs} ms; killed`);
-  if (result.spawnError) parts.push(result.spawnError);
-  const stderr = result.stderr.trim();
-  if (stderr) parts.push(stderr);
-  else if (!result.timedOut && !result.spawnError) parts.push(result.signal ? `killed by ${result.signal}` : `exited with code ${result.exitCode}`);
-  return parts.join('\n');
 }
 
 /**

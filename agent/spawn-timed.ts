@@ -127,7 +127,8 @@ function run(command: string, args: string[], fds: number[], options: SpawnTimed
   });
 }
 
-function readCapped(file: string): string {
+/** The first OUTPUT_CAP bytes of a command's output file. */
+export function readCapped(file: string): string {
   const fd = openSync(file, 'r');
   try {
     const buffer = Buffer.alloc(OUTPUT_CAP);

@@ -1,13 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentEvent, Sample } from '../shared/model/run-record.ts';
-import { emitBundle, failureText, measureLoop, prepareTimer, startSampler, uniform, type MethodRun } from './ctr-method.ts';
+import { emitBundle, measureLoop, prepareTimer, startSampler, uniform, type MethodRun } from './ctr-method.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
 import { editStorageDriver, recoverLeftoverEdit, type DaemonJsonContext, type DaemonJsonEdit, type RuntimeRegistration, type StorageDriverEdit } from './daemon-json.ts';
 import { daemonJsonContextOf, dockerCli, dockerRunHooks, dockerRuntimeOf, prepareDocker, resolveAgentDockerOptions } from './docker-method.ts';
 import { dockerdExecRoot, findDockerd, resolveTarget, runningDockerd } from './dockerd-process.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed } from './spawn-timed.ts';
+import { failureText } from './command-output.ts';
 
 // Talk 2's storage-driver comparison: the docker plan measured once per driver, in the
 // plan's order. For each driver daemon.json gets "storage-driver" (and the run's runtimes)
