@@ -3,6 +3,7 @@ import { TOOL_IDS, type HostFacts, type ToolFact } from '../../shared/model/host
 import { formatBytes, formatTime } from './format.ts';
 import { Icon, type IconName } from './Icon.tsx';
 import { StatusPill, type Tone } from './StatusPill.tsx';
+import { KeyValue } from './KeyValue.tsx';
 
 // What the inspection found on a host: one card per concern, problems called out with the
 // reason they matter, and every runtime tool Runtime Lab knows about.
@@ -18,17 +19,6 @@ function Card(props: { title: string; icon: IconName; testId: string; tone?: Ton
       </header>
       <div className="card__body">{children}</div>
     </section>
-  );
-}
-
-function Row({ label, children, testId, mono }: { label: string; children: ReactNode; testId?: string; mono?: boolean }) {
-  return (
-    <div className="kv">
-      <dt>{label}</dt>
-      <dd className={mono ? 'mono' : undefined} data-testid={testId}>
-        {children}
-      </dd>
-    </div>
   );
 }
 
@@ -116,40 +106,40 @@ export function FactsView({ facts }: { facts: HostFacts }) {
         <div className="cards__col">
           <Card title="System" icon="cpu" testId="card-system">
             <dl className="kv-list">
-              <Row label="Distribution" testId="fact-distro">
+              <KeyValue label="Distribution" testId="fact-distro">
                 {facts.os.prettyName || `${facts.os.distroId} ${facts.os.distroVersion}`}
-              </Row>
-              <Row label="Kernel" testId="fact-kernel" mono>
+              </KeyValue>
+              <KeyValue label="Kernel" testId="fact-kernel" mono>
                 {facts.os.kernel}
-              </Row>
-              <Row label="Architecture" testId="fact-arch" mono>
+              </KeyValue>
+              <KeyValue label="Architecture" testId="fact-arch" mono>
                 {facts.os.arch}
-              </Row>
-              <Row label="CPU" testId="fact-cpu">
+              </KeyValue>
+              <KeyValue label="CPU" testId="fact-cpu">
                 {facts.cpu.model} <span className="muted">× {facts.cpu.cores} {facts.cpu.cores === 1 ? 'core' : 'cores'}</span>
-              </Row>
-              <Row label="Memory" testId="fact-memory">
+              </KeyValue>
+              <KeyValue label="Memory" testId="fact-memory">
                 <span>
                   {formatBytes(facts.memory.totalBytes)} <span className="muted">· {formatBytes(facts.memory.availableBytes)} available</span>
                 </span>
                 <span className="meter" role="meter" aria-valuemin={0} aria-valuemax={100} aria-valuenow={usedPct} aria-label="Memory in use">
                   <span className="meter__fill" style={{ width: `${usedPct}%` }} />
                 </span>
-              </Row>
-              <Row label="Free disk" testId="fact-disk">
+              </KeyValue>
+              <KeyValue label="Free disk" testId="fact-disk">
                 {facts.diskFreeBytes === null ? <span className="muted">unknown</span> : formatBytes(facts.diskFreeBytes)}
-              </Row>
+              </KeyValue>
             </dl>
           </Card>
 
           <Card title="User" icon="user" testId="card-user" tone={sudo[0] === 'warn' ? 'warn' : 'neutral'}>
             <dl className="kv-list">
-              <Row label="Logged in as" testId="fact-user">
+              <KeyValue label="Logged in as" testId="fact-user">
                 <span className="mono">{facts.user.name}</span> <span className="muted">(uid {facts.user.uid})</span>
-              </Row>
-              <Row label="sudo" testId="fact-sudo">
+              </KeyValue>
+              <KeyValue label="sudo" testId="fact-sudo">
                 <StatusPill tone={sudo[0]}>{sudo[1]}</StatusPill>
-              </Row>
+              </KeyValue>
             </dl>
             {sudo[0] === 'warn' ? <Note tone="warn">Setting up runtimes needs root: connect as root or allow passwordless sudo for this user.</Note> : null}
           </Card>
@@ -157,9 +147,9 @@ export function FactsView({ facts }: { facts: HostFacts }) {
         <div className="cards__col">
           <Card title="cgroups" icon="box" testId="card-cgroup" tone={cgTone === 'ok' ? 'neutral' : cgTone}>
             <dl className="kv-list">
-              <Row label="Mode" testId="fact-cgroup">
+              <KeyValue label="Mode" testId="fact-cgroup">
                 <StatusPill tone={cgTone}>{cgLabel}</StatusPill>
-              </Row>
+              </KeyValue>
             </dl>
             {cgWhy ? <Note tone={cgTone}>{cgWhy}</Note> : null}
             {facts.cgroup.detail ? <p className="detail mono small muted">{facts.cgroup.detail}</p> : null}
@@ -168,19 +158,19 @@ export function FactsView({ facts }: { facts: HostFacts }) {
           <Card title="Node on host" icon="terminal" testId="card-node" tone={facts.node ? 'neutral' : 'warn'}>
             {facts.node ? (
               <dl className="kv-list">
-                <Row label="Version" testId="fact-node" mono>
+                <KeyValue label="Version" testId="fact-node" mono>
                   {facts.node.version}
-                </Row>
-                <Row label="Path" mono>
+                </KeyValue>
+                <KeyValue label="Path" mono>
                   {facts.node.path}
-                </Row>
+                </KeyValue>
               </dl>
             ) : (
               <>
                 <dl className="kv-list">
-                  <Row label="Version" testId="fact-node">
+                  <KeyValue label="Version" testId="fact-node">
                     <StatusPill tone="warn">not installed</StatusPill>
-                  </Row>
+                  </KeyValue>
                 </dl>
                 <Note tone="warn">The benchmark agent runs on Node; the setup step installs one (distro package or the official tarball).</Note>
               </>
@@ -194,7 +184,7 @@ export function FactsView({ facts }: { facts: HostFacts }) {
         <div className="virt">
           <div className="virt__half">
             <dl className="kv-list">
-              <Row label="KVM" testId="fact-kvm">
+              <KeyValue label="KVM" testId="fact-kvm">
                 <span className="status-line" data-tone={kvmTone}>
                   <StatusPill tone={kvmTone}>{kvmLabel}</StatusPill>
                   <span className="checks">
@@ -203,11 +193,11 @@ export function FactsView({ facts }: { facts: HostFacts }) {
                     <Check ok={facts.kvm.usable} label="create VM" />
                   </span>
                 </span>
-              </Row>
-              <Row label="Nested" testId="fact-nested">
+              </KeyValue>
+              <KeyValue label="Nested" testId="fact-nested">
                 {facts.kvm.nested === null ? <span className="muted">unknown</span> : facts.kvm.nested ? 'enabled' : 'disabled'}
-              </Row>
-              <Row label="Hypervisor" testId="fact-hypervisor">
+              </KeyValue>
+              <KeyValue label="Hypervisor" testId="fact-hypervisor">
                 {facts.hypervisor === null ? (
                   <span className="muted">unknown (no systemd-detect-virt)</span>
                 ) : facts.hypervisor === 'none' ? (
@@ -215,7 +205,7 @@ export function FactsView({ facts }: { facts: HostFacts }) {
                 ) : (
                   <span className="mono">{facts.hypervisor}</span>
                 )}
-              </Row>
+              </KeyValue>
             </dl>
             {kvmWhy ? (
               <Note tone={kvmTone} testId="note-kvm">
@@ -231,7 +221,7 @@ export function FactsView({ facts }: { facts: HostFacts }) {
           </div>
           <div className="virt__half">
             <dl className="kv-list">
-              <Row label="vhost-vsock" testId="fact-vsock">
+              <KeyValue label="vhost-vsock" testId="fact-vsock">
                 <span className="status-line" data-tone={vsockTone}>
                   <StatusPill tone={vsockTone}>{vsockLabel}</StatusPill>
                   <span className="checks">
@@ -239,10 +229,10 @@ export function FactsView({ facts }: { facts: HostFacts }) {
                     <Check ok={facts.vsock.moduleAvailable} label="module" />
                   </span>
                 </span>
-              </Row>
-              <Row label="Blocked by" testId="fact-vsock-blocked">
+              </KeyValue>
+              <KeyValue label="Blocked by" testId="fact-vsock-blocked">
                 {facts.vsock.blockedBy ? <span className="mono bad-text">{facts.vsock.blockedBy}</span> : <span className="muted">nothing</span>}
-              </Row>
+              </KeyValue>
             </dl>
             {vsockWhy ? (
               <Note tone={vsockTone} testId="note-vsock">

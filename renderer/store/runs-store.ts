@@ -4,6 +4,7 @@ import { CRI_STEPS, PERF_KERNELS, type Plan } from '../../shared/model/plan.ts';
 import type { Sample } from '../../shared/model/run-record.ts';
 import type { RunListItem, RunMeta, RunStatus } from '../../shared/model/run.ts';
 import { asLabError, call } from '../lab-client.ts';
+import { storeRunExtras } from '../components/bench/run-extras.ts';
 
 // Runs as the renderer sees them: the stored list, and every run it has heard of or opened,
 // fed live by run:* events. A run can reach tens of thousands of samples, so its sample
@@ -272,6 +273,7 @@ export const useRuns = create<RunsState>()((set, get) => {
       update(runId, () => ({ loading: true, loadError: null }));
       try {
         const detail = await call('runs:get', { runId });
+        storeRunExtras(runId, detail);
         const ids = seenOf(runId);
         update(runId, (run) => {
           const fresh = detail.samples.filter((s) => !ids.has(s.seq));

@@ -7,21 +7,11 @@ import { Icon, type IconName } from '../Icon.tsx';
 import { criHandler, DEFAULT_MEMORY_SETTLE_MS, DEFAULT_PERF } from '../../../shared/model/plan.ts';
 import { formatDate, formatDuration, joinArgs } from './bench-format.ts';
 import { useRunExtras } from './run-extras.ts';
+import { KeyValue } from '../KeyValue.tsx';
 
 // Where and with what a run measured: the host as inspected at its start, the runtimes'
 // versions and flags, the workload bundle, and the plan (order and seed included) —
 // what a reader needs to trust a number, or to tell two runs apart.
-
-function Kv({ label, children, mono, testId }: { label: string; children: ReactNode; mono?: boolean; testId?: string }) {
-  return (
-    <div className="kv">
-      <dt>{label}</dt>
-      <dd className={mono ? 'mono' : undefined} data-testid={testId}>
-        {children}
-      </dd>
-    </div>
-  );
-}
 
 function EnvCard({ title, icon, children, testId }: { title: string; icon: IconName; children: ReactNode; testId: string }) {
   return (
@@ -37,66 +27,66 @@ function EnvCard({ title, icon, children, testId }: { title: string; icon: IconN
 
 export function EnvironmentView({ meta }: { meta: RunMeta }) {
   const { facts, plan, bundle } = meta;
-  const extras = useRunExtras(meta.id, meta.status === 'running', `${meta.status}\n${meta.finishedAt ?? ''}`);
+  const extras = useRunExtras(meta.id, meta.status === 'running');
   const environment = extras?.environment ?? null;
   const duration = meta.finishedAt ? Date.parse(meta.finishedAt) - Date.parse(meta.startedAt) : Number.NaN;
   return (
     <div className="env" data-testid="run-environment">
       <EnvCard title="Host" icon="cpu" testId="env-host">
         <dl className="kv-list">
-          <Kv label="Host">{meta.hostName}</Kv>
-          <Kv label="System">{facts.os.prettyName || `${facts.os.distroId} ${facts.os.distroVersion}`}</Kv>
-          <Kv label="Kernel" mono testId="env-kernel">
+          <KeyValue label="Host">{meta.hostName}</KeyValue>
+          <KeyValue label="System">{facts.os.prettyName || `${facts.os.distroId} ${facts.os.distroVersion}`}</KeyValue>
+          <KeyValue label="Kernel" mono testId="env-kernel">
             {facts.os.kernel} <span className="muted">({facts.os.arch})</span>
-          </Kv>
-          <Kv label="cgroups" testId="env-cgroup">
+          </KeyValue>
+          <KeyValue label="cgroups" testId="env-cgroup">
             {facts.cgroup.mode}
-          </Kv>
-          <Kv label="CPU" testId="env-cpu">
+          </KeyValue>
+          <KeyValue label="CPU" testId="env-cpu">
             {facts.cpu.model} <span className="muted">× {facts.cpu.cores}</span>
-          </Kv>
-          <Kv label="Memory">
+          </KeyValue>
+          <KeyValue label="Memory">
             {formatBytes(facts.memory.totalBytes)} <span className="muted">· {formatBytes(facts.memory.availableBytes)} available at start</span>
-          </Kv>
-          <Kv label="Virtualization">
+          </KeyValue>
+          <KeyValue label="Virtualization">
             {facts.hypervisor === null ? 'unknown' : facts.hypervisor === 'none' ? 'bare metal' : facts.hypervisor}
             <span className="muted"> · KVM {facts.kvm.usable ? 'usable' : facts.kvm.devicePresent ? 'present' : 'absent'}</span>
-          </Kv>
-          <Kv label="Inspected">{formatDate(facts.collectedAt)}</Kv>
+          </KeyValue>
+          <KeyValue label="Inspected">{formatDate(facts.collectedAt)}</KeyValue>
         </dl>
       </EnvCard>
 
       <EnvCard title="Plan" icon="clock" testId="env-plan">
         <dl className="kv-list">
-          <Kv label="Method" mono>
+          <KeyValue label="Method" mono>
             {plan.method}
-          </Kv>
+          </KeyValue>
           {plan.memory ? (
-            <Kv label="Memory steps" testId="env-memory-steps">
+            <KeyValue label="Memory steps" testId="env-memory-steps">
               {plan.memory.containers.join(', ')} containers <span className="muted">· settle {(plan.memory.settleMs ?? DEFAULT_MEMORY_SETTLE_MS).toLocaleString('en-US')} ms</span>
-            </Kv>
+            </KeyValue>
           ) : (
-            <Kv label="Iterations" testId="env-iterations">
+            <KeyValue label="Iterations" testId="env-iterations">
               {plan.iterations} per runtime <span className="muted">+ {plan.warmups} warm-up</span>
-            </Kv>
+            </KeyValue>
           )}
           {plan.perf ? (
-            <Kv label="Perf kernels" testId="env-perf">
+            <KeyValue label="Perf kernels" testId="env-perf">
               cpu {(plan.perf.cpuLoops ?? DEFAULT_PERF.cpuLoops).toLocaleString('en-US')} loops · syscalls {(plan.perf.syscalls ?? DEFAULT_PERF.syscalls).toLocaleString('en-US')} getpid ·
               io {formatBytes(plan.perf.ioBytes ?? DEFAULT_PERF.ioBytes)}
-            </Kv>
+            </KeyValue>
           ) : null}
           {plan.docker?.storageDrivers ? (
-            <Kv label="Storage drivers" mono testId="env-storage-drivers">
+            <KeyValue label="Storage drivers" mono testId="env-storage-drivers">
               {plan.docker.storageDrivers.join(' → ')}
-            </Kv>
+            </KeyValue>
           ) : null}
           {plan.method === 'cri' ? (
-            <Kv label="CRI handlers" mono testId="env-cri-handlers">
+            <KeyValue label="CRI handlers" mono testId="env-cri-handlers">
               {plan.runtimes.map((r) => `${r.name} → ${criHandler(r) || '(default)'}`).join(', ')}
-            </Kv>
+            </KeyValue>
           ) : null}
-          <Kv label="Order" testId="env-order">
+          <KeyValue label="Order" testId="env-order">
             {plan.order === 'random' ? (
               <>
                 random, seed <span className="mono">{plan.seed ?? '—'}</span>
@@ -104,10 +94,10 @@ export function EnvironmentView({ meta }: { meta: RunMeta }) {
             ) : (
               'round-robin (interleaved)'
             )}
-          </Kv>
-          {plan.memory ? null : <Kv label="Timeout">{(plan.timeoutMs / 1000).toLocaleString('en-US')} s per iteration</Kv>}
-          <Kv label="Started">{formatDate(meta.startedAt)}</Kv>
-          <Kv label="Finished">
+          </KeyValue>
+          {plan.memory ? null : <KeyValue label="Timeout">{(plan.timeoutMs / 1000).toLocaleString('en-US')} s per iteration</KeyValue>}
+          <KeyValue label="Started">{formatDate(meta.startedAt)}</KeyValue>
+          <KeyValue label="Finished">
             {meta.finishedAt ? (
               <>
                 {formatDate(meta.finishedAt)} {Number.isFinite(duration) ? <span className="muted">· took {formatDuration(duration)}</span> : null}
@@ -115,28 +105,28 @@ export function EnvironmentView({ meta }: { meta: RunMeta }) {
             ) : (
               <span className="muted">not yet</span>
             )}
-          </Kv>
-          <Kv label="Run id" mono>
+          </KeyValue>
+          <KeyValue label="Run id" mono>
             {meta.id}
-          </Kv>
+          </KeyValue>
         </dl>
       </EnvCard>
 
       <EnvCard title="Workload bundle" icon="box" testId="env-bundle">
         {bundle ? (
           <dl className="kv-list">
-            <Kv label="Workload" mono>
+            <KeyValue label="Workload" mono>
               {bundle.workload}
-            </Kv>
-            <Kv label="Built with" mono testId="env-bundle-built">
+            </KeyValue>
+            <KeyValue label="Built with" mono testId="env-bundle-built">
               {bundle.builtWith}
-            </Kv>
-            <Kv label="Digest" mono testId="env-bundle-digest">
+            </KeyValue>
+            <KeyValue label="Digest" mono testId="env-bundle-digest">
               <span className="digest">{bundle.digest}</span>
-            </Kv>
-            <Kv label="Path" mono>
+            </KeyValue>
+            <KeyValue label="Path" mono>
               {bundle.path}
-            </Kv>
+            </KeyValue>
           </dl>
         ) : (
           <p className="muted small">The agent has not reported its bundle yet.</p>
@@ -205,89 +195,89 @@ function RecordedEnvironment({ environment: env }: { environment: EnvironmentInf
     <>
       <EnvCard title={`Method: ${env.method}`} icon="layers" testId="env-method">
         <dl className="kv-list">
-          <Kv label="Kernel" mono>
+          <KeyValue label="Kernel" mono>
             {env.kernel ?? <span className="muted">unknown</span>}
-          </Kv>
-          <Kv label="cgroups" testId="env-cgroup-recorded">
+          </KeyValue>
+          <KeyValue label="cgroups" testId="env-cgroup-recorded">
             {env.cgroup.mode} <span className="muted">· driver</span> <span className="mono">{env.cgroup.driver ?? 'unknown'}</span>
-          </Kv>
+          </KeyValue>
           {env.timing ? (
-            <Kv label="Timer" testId="env-timing">
+            <KeyValue label="Timer" testId="env-timing">
               {env.timing}
-            </Kv>
+            </KeyValue>
           ) : null}
           {containerd ? (
             <>
-              <Kv label="Snapshotter" mono testId="env-snapshotter">
+              <KeyValue label="Snapshotter" mono testId="env-snapshotter">
                 {containerd.snapshotter} <Status value={containerd.snapshotterStatus} />
                 {containerd.snapshotterError ? <span className="bad-text small"> {containerd.snapshotterError}</span> : null}
-              </Kv>
-              <Kv label="Namespace" mono>
+              </KeyValue>
+              <KeyValue label="Namespace" mono>
                 {containerd.namespace}
-              </Kv>
-              <Kv label="Address" mono>
+              </KeyValue>
+              <KeyValue label="Address" mono>
                 {containerd.address}
-              </Kv>
-              <Kv label="Snapshotters" mono testId="env-snapshotters">
+              </KeyValue>
+              <KeyValue label="Snapshotters" mono testId="env-snapshotters">
                 {Object.entries(containerd.snapshotters).length > 0
                   ? Object.entries(containerd.snapshotters)
                       .map(([name, status]) => `${name} (${status})`)
                       .join(', ')
                   : '—'}
-              </Kv>
-              <Kv label="Shim v1" mono>
+              </KeyValue>
+              <KeyValue label="Shim v1" mono>
                 {containerd.legacyRuntimeV1 ?? <span className="muted">not present</span>}
-              </Kv>
+              </KeyValue>
             </>
           ) : null}
           {docker ? (
             <>
-              <Kv label="Storage" mono testId="env-storage-driver">
+              <KeyValue label="Storage" mono testId="env-storage-driver">
                 {docker.storageDrivers ? docker.storageDrivers.join(' → ') : (docker.storageDriver ?? 'unknown')}
                 {docker.expectedStorageDriver ? <span className="muted"> (expected {docker.expectedStorageDriver})</span> : null}
-              </Kv>
-              <Kv label="dockerd" mono>
+              </KeyValue>
+              <KeyValue label="dockerd" mono>
                 {docker.serverVersion ?? 'unknown'}
-              </Kv>
-              <Kv label="Host" mono>
+              </KeyValue>
+              <KeyValue label="Host" mono>
                 {docker.host}
-              </Kv>
-              <Kv label="daemon.json" mono>
+              </KeyValue>
+              <KeyValue label="daemon.json" mono>
                 {docker.daemonJson}
-              </Kv>
-              <Kv label="cgroups" mono>
+              </KeyValue>
+              <KeyValue label="cgroups" mono>
                 {docker.cgroupDriver ?? 'unknown'} · v{docker.cgroupVersion ?? '?'}
-              </Kv>
-              <Kv label="Default rt" mono>
+              </KeyValue>
+              <KeyValue label="Default rt" mono>
                 {docker.defaultRuntime ?? 'unknown'}
-              </Kv>
-              <Kv label="Network" mono>
+              </KeyValue>
+              <KeyValue label="Network" mono>
                 {docker.network}
-              </Kv>
+              </KeyValue>
             </>
           ) : null}
           {env.cri ? (
             <>
-              <Kv label="CRI" mono testId="env-cri-runtime">
+              <KeyValue label="CRI" mono testId="env-cri-runtime">
                 {env.cri.runtimeName ?? 'unknown'} {env.cri.runtimeVersion ?? ''} <span className="muted">· API {env.cri.runtimeApiVersion ?? '?'}</span>
-              </Kv>
-              <Kv label="Socket" mono>
+              </KeyValue>
+              <KeyValue label="Socket" mono>
                 {env.cri.address}
-              </Kv>
-              <Kv label="Sandbox" mono>
+              </KeyValue>
+              <KeyValue label="Sandbox" mono>
                 {env.cri.sandboxImage ?? 'unknown'}
-              </Kv>
-              <Kv label="Network" mono>
+              </KeyValue>
+              <KeyValue label="Network" mono>
                 {env.cri.network}
                 {env.cri.cniConfig ? <span className="muted"> · {env.cri.cniConfig}</span> : null}
-              </Kv>
-              <Kv label="Handlers" mono testId="env-cri-handlers-known">
+              </KeyValue>
+              <KeyValue label="Handlers" mono testId="env-cri-handlers-known">
                 {env.cri.handlers.join(', ') || '—'}
-              </Kv>
+              </KeyValue>
               {env.cri.snapshotter ? (
-                <Kv label="Snapshotter" mono>
+                <KeyValue label="Snapshotter" mono>
                   {env.cri.snapshotter}
-                </Kv>
+                </KeyValue>
               ) : null}
             </>
           ) : null}
@@ -323,29 +313,29 @@ function RecordedEnvironment({ environment: env }: { environment: EnvironmentInf
       {image ? (
         <EnvCard title="Workload image" icon="box" testId="env-image">
           <dl className="kv-list">
-            <Kv label="Ref" mono>
+            <KeyValue label="Ref" mono>
               {image.ref}
-            </Kv>
-            <Kv label="Config" mono testId="env-image-config">
+            </KeyValue>
+            <KeyValue label="Config" mono testId="env-image-config">
               <span className="digest">{image.configDigest}</span>
-            </Kv>
-            <Kv label="Layer" mono>
+            </KeyValue>
+            <KeyValue label="Layer" mono>
               <span className="digest">{image.layerDiffId}</span>
-            </Kv>
+            </KeyValue>
             {image.manifestDigest ? (
-              <Kv label="Manifest" mono>
+              <KeyValue label="Manifest" mono>
                 <span className="digest">{image.manifestDigest}</span>
-              </Kv>
+              </KeyValue>
             ) : null}
-            <Kv label="Archive" mono>
+            <KeyValue label="Archive" mono>
               <span className="digest">{image.archiveSha256}</span>
-            </Kv>
-            <Kv label="Imported" mono>
+            </KeyValue>
+            <KeyValue label="Imported" mono>
               {image.importedWith}
-            </Kv>
-            <Kv label="Command" mono>
+            </KeyValue>
+            <KeyValue label="Command" mono>
               {joinArgs(image.command)}
-            </Kv>
+            </KeyValue>
           </dl>
         </EnvCard>
       ) : (

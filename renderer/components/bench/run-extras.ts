@@ -1,13 +1,15 @@
 import { useEffect } from 'react';
 import { create } from 'zustand';
 import type { DaemonUsageReading, EnvironmentInfo, MemoryStep } from '../../../shared/model/run-record.ts';
+import type { RunDetail } from '../../../shared/model/run.ts';
 import { call, onLabEvent } from '../../lab-client.ts';
 
 // What runs:get carries besides the run's meta and samples: the agent's environment event,
-// the daemon CPU/RSS readings (methods ctr, docker, cri) and a memory plan's steps. Read
-// once when a run is shown (and again when it ends); while it measures, the runner's
-// `run:extras` events add what it stores as it tails. Kept per run beside the runs store,
-// shared by the run's charts and its environment view.
+// the daemon CPU/RSS readings (methods ctr, docker, cri) and a memory plan's steps. Filled
+// by the runs store whenever it reads a run (storeRunExtras: no second runs:get for the
+// same run), read here only for a run nobody has read yet; while a run measures, the
+// runner's `run:extras` events add what it stores as it tails. Kept per run beside the
+// runs store, shared by the run's charts and its environment view.
 
 export interface RunExtras {
   environment: EnvironmentInfo | null;
@@ -41,12 +43,16 @@ function add(runId: string, extras: RunExtras): void {
   useExtrasStore.setState((s) => ({ byRun: { ...s.byRun, [runId]: merge(s.byRun[runId], extras) } }));
 }
 
+/** What a runs:get reply holds besides meta and samples, kept for the run's views. */
+export function storeRunExtras(runId: string, detail: Pick<RunDetail, 'environment' | 'daemonUsage' | 'memorySteps'>): void {
+  add(runId, { environment: detail.environment ?? null, daemonUsage: detail.daemonUsage ?? NO_READINGS, memorySteps: detail.memorySteps ?? NO_STEPS });
+}
+
 async function refresh(runId: string): Promise<void> {
   if (inFlight.has(runId)) return;
   inFlight.add(runId);
   try {
-    const detail = await call('runs:get', { runId });
-    add(runId, { environment: detail.environment ?? null, daemonUsage: detail.daemonUsage ?? NO_READINGS, memorySteps: detail.memorySteps ?? NO_STEPS });
+    storeRunExtras(runId, await call('runs:get', { runId }));
   } catch {
     // Not stored yet (still deploying) or gone: keep what was read before.
   } finally {
@@ -56,19 +62,18 @@ async function refresh(runId: string): Promise<void> {
 
 /**
  * The run's environment, daemon readings and memory steps. `live`: follow the run's
- * `run:extras` events while it measures. `settled`: changes when the run ends (its
- * finishedAt or phase), to read the final copy. `enabled` false: read nothing (a component
- * that needs them only for some runs).
+ * `run:extras` events while it measures. `enabled` false: read nothing (a component that
+ * needs them only for some runs).
  */
-export function useRunExtras(runId: string, live: boolean, settled: string, enabled = true): RunExtras | undefined {
+export function useRunExtras(runId: string, live: boolean, enabled = true): RunExtras | undefined {
   useEffect(() => {
     if (!enabled) return;
-    void refresh(runId);
+    if (!useExtrasStore.getState().byRun[runId]) void refresh(runId);
     if (!live) return;
     return onLabEvent((event) => {
       if (event.type !== 'run:extras' || event.runId !== runId) return;
       add(runId, { environment: event.environment ?? null, daemonUsage: event.daemonUsage, memorySteps: event.memorySteps });
     });
-  }, [runId, live, settled, enabled]);
+  }, [runId, live, enabled]);
   return useExtrasStore((s) => s.byRun[runId]);
 }
