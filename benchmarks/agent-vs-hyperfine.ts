@@ -1,7 +1,8 @@
 // Does Runtime Lab measure what hyperfine measures? On this machine, it alternates blocks of
 // the host agent's measurement with blocks of `hyperfine -N` running the very command the
 // agent ran (the agent records it in its `environment` event, or it is `RUNTIME run` on the
-// agent's own bundle), and compares the pooled medians.
+// agent's own bundle), and compares the pooled medians and, paired by round, the medians'
+// differences (which cancels the slow drift of a shared VM).
 //
 //   node benchmarks/agent-vs-hyperfine.ts [--method oci-direct|docker] [--runtime runc] [--rounds 8] [--runs 25]
 //
@@ -80,19 +81,31 @@ function hyperfineBlock(round: number, command: string[]): number[] {
 
 const agentTimes: number[] = [];
 const hyperfineTimes: number[] = [];
+/** Per round: agent median − hyperfine median. Paired by round, so slow drift of the host cancels out. */
+const roundDifferences: number[] = [];
 let command: string[] | null = null;
 try {
   for (let round = 0; round < rounds; round += 1) {
     // Alternate which tool goes first, so neither always meets a warmer machine.
     const order = round % 2 === 0 ? ['agent', 'hyperfine'] : ['hyperfine', 'agent'];
+    let roundAgent: number | null = null;
+    let roundHyperfine: number | null = null;
     for (const tool of order) {
       if (tool === 'agent' || command === null) {
         const block = agentBlock(tool === 'agent' ? round : -1 - round);
         command ??= block.command;
-        if (tool === 'agent') agentTimes.push(...block.durations);
+        if (tool === 'agent') {
+          agentTimes.push(...block.durations);
+          roundAgent = summarize(block.durations).median;
+        }
       }
-      if (tool === 'hyperfine') hyperfineTimes.push(...hyperfineBlock(round, command));
+      if (tool === 'hyperfine') {
+        const times = hyperfineBlock(round, command);
+        hyperfineTimes.push(...times);
+        roundHyperfine = summarize(times).median;
+      }
     }
+    if (roundAgent !== null && roundHyperfine !== null) roundDifferences.push(roundAgent - roundHyperfine);
     process.stderr.write(`round ${round + 1}/${rounds} done\n`);
   }
 } finally {
@@ -112,7 +125,9 @@ for (const [name, s] of [['runtime-lab', agent], ['hyperfine -N', hyperfine]] as
   console.log(`${name.padEnd(12)}  ${fmt(s.median).padStart(9)}  ${fmt(s.mean).padStart(7)}  ${fmt(s.sd).padStart(5)}  ${fmt(s.min).padStart(6)}  ${fmt(s.p95).padStart(6)}  ${fmt(s.medianCi?.low ?? null)}–${fmt(s.medianCi?.high ?? null)}`);
 }
 const allowedMs = Math.max(0.03 * hyperfine.median!, 1);
+const paired = summarize(roundDifferences);
 console.log(`median ratio runtime-lab / hyperfine = ${ratio.toFixed(3)} (${overheadMs >= 0 ? '+' : ''}${overheadMs.toFixed(2)} ms)`);
+console.log(`paired by round: median difference ${fmt(paired.median)} ms (95% CI ${fmt(paired.medianCi?.low ?? null)} to ${fmt(paired.medianCi?.high ?? null)}) over ${roundDifferences.length} rounds`);
 if (method === 'oci-direct') console.log(`fidelity target (within 5%): ${Math.abs(ratio - 1) <= 0.05 ? 'met' : 'NOT met'}`);
 console.log(`overhead target (≤ 3% or ≤ 1 ms, here ≤ ${allowedMs.toFixed(2)} ms): ${overheadMs <= allowedMs ? 'met' : 'NOT met'}`);
-console.log(JSON.stringify({ method, runtime, rounds, runs, agentMedianMs: agent.median, hyperfineMedianMs: hyperfine.median, ratio, overheadMs }));
+console.log(JSON.stringify({ method, runtime, rounds, runs, agentMedianMs: agent.median, hyperfineMedianMs: hyperfine.median, ratio, overheadMs, pairedMedianDifferenceMs: paired.median, pairedCi: paired.medianCi }));
