@@ -257,7 +257,7 @@ export function emitBundle(run: MethodRun): PreparedBundle {
 /** The native timer oci-direct uses, built once in the run folder; how samples are timed goes to the log too. */
 export function prepareTimer(run: MethodRun): PreciseTimer {
   const timer = preparePreciseTimer(path.join(run.runDir, 'timer'));
-  run.emit({ type: 'log', level: timer.path ? 'info' : 'warn', message: `timing: ${timer.description}` });
+  run.emit({ type: 'log', level: timer.native ? 'info' : 'warn', message: `timing: ${timer.description}` });
   return timer;
 }
 
@@ -298,30 +298,34 @@ export async function measureLoop(run: MethodRun, scratchDir: string, hooks: Loo
   const slots = buildRunOrder({ ...plan, runtimes: plan.runtimes.map((r) => r.name) });
   // Perf iterations emit several samples (whole, then each kernel): seq counts samples, not slots.
   let seq = hooks.firstSeq ?? 0;
-  for (const slot of slots) {
-    if (signal.aborted) return 'aborted';
-    const runtime = runtimes.get(slot.runtime);
-    if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
-    // containerd IDs allow no doubled separators ("a..b"); docker names accept the same.
-    const id = containerId(run.runId, runtime.name, seq).replace(/[._-]{2,}/g, '-');
-    const startedAt = new Date().toISOString();
-    const result = await spawnTimed(hooks.command(runtime, id), { timeoutMs: plan.timeoutMs, scratchDir, signal, timer: hooks.timer.path });
-    // A perf workload's report line is checked by perfIterationSamples, hello's "Hello" here.
-    const error = failureText(result, plan.timeoutMs) ?? (plan.perf ? null : missingOutput(result));
-    if (error !== null || result.aborted) await hooks.cleanup(runtime, id);
-    if (result.aborted) {
-      emit({ type: 'log', level: 'info', message: `abort interrupted ${runtime.name} at seq ${seq}; that iteration is not recorded` });
-      return 'aborted';
+  try {
+    for (const slot of slots) {
+      if (signal.aborted) return 'aborted';
+      const runtime = runtimes.get(slot.runtime);
+      if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
+      // containerd IDs allow no doubled separators ("a..b"); docker names accept the same.
+      const id = containerId(run.runId, runtime.name, seq).replace(/[._-]{2,}/g, '-');
+      const startedAt = new Date().toISOString();
+      const result = await spawnTimed(hooks.command(runtime, id), { timeoutMs: plan.timeoutMs, scratchDir, signal, timer: hooks.timer.native });
+      // A perf workload's report line is checked by perfIterationSamples, hello's "Hello" here.
+      const error = failureText(result, plan.timeoutMs) ?? (plan.perf ? null : missingOutput(result));
+      if (error !== null || result.aborted) await hooks.cleanup(runtime, id);
+      if (result.aborted) {
+        emit({ type: 'log', level: 'info', message: `abort interrupted ${runtime.name} at seq ${seq}; that iteration is not recorded` });
+        return 'aborted';
+      }
+      const sample: Sample = {
+        seq, runtime: runtime.name, iteration: slot.iteration, warmup: slot.warmup, startedAt,
+        durationMs: result.durationMs, ok: error === null, exitCode: result.exitCode, timedOut: result.timedOut, error, ...hooks.sampleTag,
+      };
+      const samples = plan.perf ? perfIterationSamples(sample, result) : [sample];
+      for (const s of samples) emit({ type: 'sample', sample: s });
+      seq += samples.length;
     }
-    const sample: Sample = {
-      seq, runtime: runtime.name, iteration: slot.iteration, warmup: slot.warmup, startedAt,
-      durationMs: result.durationMs, ok: error === null, exitCode: result.exitCode, timedOut: result.timedOut, error, ...hooks.sampleTag,
-    };
-    const samples = plan.perf ? perfIterationSamples(sample, result) : [sample];
-    for (const s of samples) emit({ type: 'sample', sample: s });
-    seq += samples.length;
+    return 'completed';
+  } finally {
+    hooks.timer.native?.close();
   }
-  return 'completed';
 }
 
 function missingOutput(result: SpawnTimedResult): string | null {

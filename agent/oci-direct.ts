@@ -6,7 +6,7 @@ import type { AgentEvent, EnvironmentInfo, Sample } from '../shared/model/run-re
 import { cgroupMode, hostBasics } from './host-environment.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
-import { preparePreciseTimer } from './precise-timer.ts';
+import { preparePreciseTimer, type PreciseTimer } from './precise-timer.ts';
 import { perfIterationSamples } from './perf-report.ts';
 import { prepareWorkloadBundle } from './workload-bundle.ts';
 import { NOT_THERE, failureText } from './command-output.ts';
@@ -32,12 +32,14 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
   const { plan, signal, emit } = run;
   const scratchDir = path.join(run.runDir, 'scratch');
   mkdirSync(scratchDir, { recursive: true });
+  let timer: PreciseTimer | null = null;
+  let queued: { id: string; index: number; runtime: RuntimeSpec; result: Promise<SpawnTimedResult> } | null = null;
   try {
     const bundle = prepareWorkloadBundle(plan, path.join(run.runDir, 'bundle'));
     for (const message of bundle.warnings) emit({ type: 'log', level: 'warn', message });
     emit({ type: 'bundle', bundle: bundle.info });
-    const timer = preparePreciseTimer(path.join(run.runDir, 'timer'));
-    emit({ type: 'log', level: timer.path ? 'info' : 'warn', message: `timing: ${timer.description}` });
+    timer = preparePreciseTimer(path.join(run.runDir, 'timer'));
+    emit({ type: 'log', level: timer.native ? 'info' : 'warn', message: `timing: ${timer.description}` });
 
     const versions = await Promise.all(
       plan.runtimes.map(async (r) => ({ runtime: r.name, binary: r.binary, version: await runtimeVersion(r, plan.timeoutMs, scratchDir, signal) })),
@@ -48,23 +50,50 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
 
     const runtimes = new Map(plan.runtimes.map((r) => [r.name, r]));
     const slots = buildRunOrder({ ...plan, runtimes: plan.runtimes.map((r) => r.name) });
+    const runtimeAt = (index: number) => {
+      const runtime = runtimes.get(slots[index]!.runtime);
+      if (!runtime) throw new Error(`run order names unknown runtime ${slots[index]!.runtime}`);
+      return runtime;
+    };
+    const options = { timeoutMs: plan.timeoutMs, scratchDir, signal };
+    // Container IDs carry the slot's index: a perf slot emits several samples, so the next
+    // slot's seq is not known yet when its command is queued.
+    const ids = slots.map((slot, index) => containerId(run.runId, slot.runtime, index));
+    const native = timer.native;
+    const runSlot = (index: number) => spawnTimed(command(runtimeAt(index), 'run', '--bundle', bundle.info.path, ids[index]!), { ...options, timer: native });
+    // The next `run` waits inside the native timer, which starts it the moment this one is
+    // reaped, as hyperfine's loop does; the agent's own work happens while it runs.
+    let previousExitedZero = false;
     // Perf iterations emit several samples (whole, then each kernel): seq counts samples, not slots.
     let seq = 0;
-    for (const slot of slots) {
+    for (const [index, slot] of slots.entries()) {
       if (signal.aborted) return 'aborted';
-      const runtime = runtimes.get(slot.runtime);
-      if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
-      const id = containerId(run.runId, runtime.name, seq);
-      const startedAt = new Date().toISOString();
-      const options = { timeoutMs: plan.timeoutMs, scratchDir, signal };
-      const measured = runtime.lifecycle === 'run'
-        ? toMeasured(await spawnTimed(command(runtime, 'run', '--bundle', bundle.info.path, id), { ...options, timer: timer.path }), plan.timeoutMs)
-        : await measureCreateStart(runtime, bundle.info.path, id, options);
+      const runtime = runtimeAt(index);
+      const id = ids[index]!;
+      let measured: Measured;
+      let startedAt = new Date().toISOString();
+      if (runtime.lifecycle === 'run') {
+        let pending = queued?.index === index ? queued.result : null;
+        queued = null;
+        // Queued before the previous command failed: the timer skips it, so that the failure is cleaned up first.
+        if (pending && !previousExitedZero && (await pending).skipped) pending = null;
+        pending ??= runSlot(index);
+        if (native && index + 1 < slots.length && runtimeAt(index + 1).lifecycle === 'run') queued = { id: ids[index + 1]!, index: index + 1, runtime: runtimeAt(index + 1), result: runSlot(index + 1) };
+        const result = await pending;
+        if (result.skipped && !result.aborted) throw new Error(`the native timer skipped ${id} after a command that exited 0`);
+        previousExitedZero = result.exitCode === 0 && !result.timedOut && result.timerError === null;
+        if (result.startedAtMs !== null) startedAt = new Date(result.startedAtMs).toISOString();
+        measured = toMeasured(result, plan.timeoutMs);
+      } else {
+        previousExitedZero = false;
+        measured = await measureCreateStart(runtime, bundle.info.path, id, options);
+      }
       // A binary that could not even start made no container; anything else may have.
       // A `run` that succeeded has removed its container already; cleaning up anyway would
       // put a second runtime process between two measured ones, which slowed the next
-      // sample by ~15% here (hyperfine runs back to back). Failures are always cleaned up,
-      // and sweepLeftovers() checks at the end that nothing of this run is left.
+      // sample by ~15% here (hyperfine runs back to back). Failures are always cleaned up
+      // (the command queued behind one is skipped until then), and sweepLeftovers() checks
+      // at the end that nothing of this run is left.
       if (!measured.neverStarted && (measured.error !== null || runtime.lifecycle !== 'run')) {
         await removeContainer(runtime, id, plan.timeoutMs, scratchDir, emit);
       }
@@ -80,6 +109,12 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
     }
     return 'completed';
   } finally {
+    // An abort or an error leaves the command queued behind the last one; if it ran at all, clean it up.
+    const left = await queued?.result;
+    if (queued && left && !left.skipped && left.spawnError === null) {
+      await removeContainer(queued.runtime, queued.id, plan.timeoutMs, scratchDir, emit);
+    }
+    timer?.native?.close();
     for (const runtime of plan.runtimes) await sweepLeftovers(runtime, run.runId, plan.timeoutMs, scratchDir, emit);
     rmSync(scratchDir, { recursive: true, force: true });
   }
@@ -150,7 +185,7 @@ function toMeasured(result: SpawnTimedResult, timeoutMs: number, durationMs = re
     exitCode: result.exitCode,
     timedOut: result.timedOut,
     aborted: result.aborted,
-    neverStarted: result.spawnError !== null,
+    neverStarted: result.spawnError !== null || result.skipped,
     error: failureText(result, timeoutMs),
     stdout: result.stdout,
     stderr: result.stderr,

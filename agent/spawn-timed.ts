@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync, readSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, rmSync } from 'node:fs';
 import { constants } from 'node:os';
 import path from 'node:path';
-import { parseTimerReport } from './precise-timer.ts';
+import type { NativeTimer, TimedExit } from './native-timer.ts';
 
 // Runs one command and times it from spawn to exit with the monotonic clock.
 //
@@ -20,8 +20,8 @@ export interface SpawnTimedOptions {
   scratchDir: string;
   /** Aborting kills the command at once; the result then has `aborted` set. */
   signal?: AbortSignal;
-  /** The native timer (agent/precise-timer.ts): when set, it times the command instead of Node. */
-  timer?: string | null;
+  /** The native timer (agent/native-timer.ts): when set, it runs and times the command instead of Node. */
+  timer?: NativeTimer | null;
 }
 
 export interface SpawnTimedResult {
@@ -33,6 +33,12 @@ export interface SpawnTimedResult {
   aborted: boolean;
   /** Why the process could not be started at all (binary missing, not executable). */
   spawnError: string | null;
+  /** The native timer itself failed (died, could not start): whether the command ran is unknown. */
+  timerError: string | null;
+  /** Queued behind a command that failed and never run (native timer only): run it again after cleaning up. */
+  skipped: boolean;
+  /** Wall-clock time (ms) the command was started; null when it was not. */
+  startedAtMs: number | null;
   /** Up to OUTPUT_CAP bytes from the start of each stream, as text. */
   stdout: string;
   stderr: string;
@@ -49,26 +55,33 @@ export async function spawnTimed(argv: readonly string[], options: SpawnTimedOpt
   const base = path.join(options.scratchDir, `${process.pid}-${scratchCounter++}`);
   const outPath = `${base}.out`;
   const errPath = `${base}.err`;
-  const reportPath = `${base}.timer`;
-  const outFd = openSync(outPath, 'w');
-  const errFd = openSync(errPath, 'w');
-  const files = [outPath, errPath];
   try {
-    if (!options.timer) {
-      const ended = await run(command, args, [outFd, errFd], options);
-      return { ...ended, stdout: readCapped(outPath), stderr: readCapped(errPath) };
-    }
-    files.push(reportPath);
-    const reportFd = openSync(reportPath, 'w');
-    const ended = await run(options.timer, [command, ...args], [outFd, errFd, reportFd], options);
-    const report = ended.timedOut || ended.aborted ? null : parseTimerReport(readFileSync(reportPath, 'utf8'));
-    const measured: Ended = report
-      ? { ...ended, durationMs: report.durationMs, exitCode: report.exitCode, signal: report.signal === null ? null : signalName(report.signal), spawnError: report.spawnError && spawnErrorText(command, report.spawnError.code, report.spawnError.message) }
-      : ended;
-    return { ...measured, stdout: readCapped(outPath), stderr: readCapped(errPath) };
+    const ended = options.timer
+      ? fromTimer(command, await options.timer.measure(argv, { stdout: outPath, stderr: errPath }, options))
+      : await run(command, args, [openSync(outPath, 'w'), openSync(errPath, 'w')], options);
+    // The native timer creates the files only when it gets that far.
+    const read = (file: string) => (existsSync(file) ? readCapped(file) : '');
+    return { ...ended, stdout: read(outPath), stderr: read(errPath) };
   } finally {
-    for (const file of files) unlinkSync(file);
+    for (const file of [outPath, errPath]) rmSync(file, { force: true });
   }
+}
+
+function fromTimer(command: string, exit: TimedExit): Ended {
+  const { spawnError } = exit;
+  return {
+    timerError: exit.timerError,
+    skipped: exit.skipped,
+    startedAtMs: exit.startedAtMs,
+    durationMs: exit.durationMs,
+    exitCode: exit.exitCode,
+    signal: exit.signal === null ? null : signalName(exit.signal),
+    timedOut: exit.timedOut,
+    aborted: exit.aborted,
+    spawnError: spawnError && (spawnError.stage === 'spawn'
+      ? spawnErrorText(command, spawnError.code, spawnError.message)
+      : `cannot open the output file of ${command}: ${spawnError.message} (${spawnError.code})`),
+  };
 }
 
 /** One wording whether Node or the native timer failed to start the command. */
@@ -88,6 +101,7 @@ function run(command: string, args: string[], fds: number[], options: SpawnTimed
     let aborted = false;
     let settled = false;
     const start = process.hrtime.bigint();
+    const startedAtMs = Date.now();
     const child = spawn(command, args, { detached: true, stdio: ['ignore', ...fds] });
     // The child has its own copies now; ours would only keep the files open.
     for (const fd of fds) closeSync(fd);
@@ -108,18 +122,18 @@ function run(command: string, args: string[], fds: number[], options: SpawnTimed
       aborted = true;
       killGroup();
     };
-    const finish = (ended: Omit<Ended, 'durationMs' | 'timedOut' | 'aborted'>) => {
+    const finish = (ended: Omit<Ended, 'durationMs' | 'timedOut' | 'aborted' | 'skipped' | 'startedAtMs'>) => {
       if (settled) return;
       settled = true;
       const durationMs = Number(process.hrtime.bigint() - start) / 1e6;
       clearTimeout(timer);
       options.signal?.removeEventListener('abort', onAbort);
-      resolve({ durationMs, timedOut, aborted, ...ended });
+      resolve({ durationMs, timedOut, aborted, skipped: false, startedAtMs, ...ended });
     };
 
-    child.once('exit', (exitCode, signal) => finish({ exitCode, signal, spawnError: null }));
+    child.once('exit', (exitCode, signal) => finish({ exitCode, signal, spawnError: null, timerError: null }));
     child.once('error', (err: NodeJS.ErrnoException) => {
-      finish({ exitCode: null, signal: null, spawnError: spawnErrorText(command, err.code ?? 'error', err.message) });
+      finish({ exitCode: null, signal: null, spawnError: spawnErrorText(command, err.code ?? 'error', err.message), timerError: null });
     });
 
     if (options.signal?.aborted) onAbort();
