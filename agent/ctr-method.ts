@@ -305,8 +305,8 @@ export async function measureLoop(run: MethodRun, scratchDir: string, hooks: Loo
       if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
       // containerd IDs allow no doubled separators ("a..b"); docker names accept the same.
       const id = containerId(run.runId, runtime.name, seq).replace(/[._-]{2,}/g, '-');
-      const startedAt = new Date().toISOString();
       const result = await spawnTimed(hooks.command(runtime, id), { timeoutMs: plan.timeoutMs, scratchDir, signal, timer: hooks.timer.native });
+      const startedAt = new Date(result.startedAtMs ?? Date.now()).toISOString();
       // A perf workload's report line is checked by perfIterationSamples, hello's "Hello" here.
       const error = failureText(result, plan.timeoutMs) ?? (plan.perf ? null : missingOutput(result));
       if (error !== null || result.aborted) await hooks.cleanup(runtime, id);
