@@ -6,7 +6,8 @@ import { spawnTimed } from './spawn-timed.ts';
 
 // The workload as an image, built on the host with no registry and no network: the
 // bundle's rootfs (the same static workload oci-direct runs) becomes the single layer of a
-// docker-archive tarball, which both `docker load` and `ctr images import` accept. One
+// docker-archive tarball, which `docker load`, `ctr images import` and `skopeo copy` (into
+// cri-o's containers/storage) accept. One
 // archive for both daemons means one image config, so Docker's image ID and containerd's
 // config digest are the same sha256 — the record proves both methods ran the same bytes.
 //
@@ -113,6 +114,40 @@ export async function importIntoDocker(docker: readonly string[], image: BuiltIm
     throw new Error(`${image.ref} in dockerd has ID ${id || describe(inspected)}, not the workload's ${image.configDigest}`);
   }
   return { ...describeImage(image, image.ref), importedWith: 'docker load', manifestDigest: null };
+}
+
+/** A containers/storage image store (cri-o's, podman's): driver null means storage.conf's. */
+export interface ContainersStore {
+  driver: string | null;
+  root: string;
+  runroot: string;
+}
+
+/** skopeo's name of `ref` in `store`: containers-storage:[driver@root+runroot]ref. */
+export function containersStorageRef(store: ContainersStore, ref: string): string {
+  return `containers-storage:[${store.driver ? `${store.driver}@` : ''}${store.root}+${store.runroot}]${ref}`;
+}
+
+/**
+ * `skopeo copy` of the archive into containers/storage under `name` (cri-o has no import
+ * of its own); checks that the stored manifest names the workload's config digest.
+ */
+export async function importIntoContainersStorage(image: BuiltImage, store: ContainersStore, options: ImportOptions, name = containerdRef(image.ref)): Promise<WorkloadImageInfo> {
+  const destination = containersStorageRef(store, name);
+  const copied = await spawnTimed(['skopeo', 'copy', '--quiet', `docker-archive:${image.archive}`, destination], options);
+  if (copied.exitCode !== 0) throw new Error(`skopeo copy into ${destination} failed: ${describe(copied)}`);
+  const inspected = await spawnTimed(['skopeo', 'inspect', '--raw', destination], options);
+  let configDigest: unknown;
+  try {
+    configDigest = (JSON.parse(inspected.stdout) as { config?: { digest?: unknown } }).config?.digest;
+  } catch {
+    configDigest = undefined;
+  }
+  if (inspected.exitCode !== 0 || configDigest !== image.configDigest) {
+    throw new Error(`${destination} has config ${String(configDigest ?? describe(inspected))}, not the workload's ${image.configDigest}`);
+  }
+  const manifestDigest = `sha256:${sha256(Buffer.from(inspected.stdout))}`;
+  return { ...describeImage(image, name), importedWith: `skopeo copy to ${destination.slice(0, destination.indexOf(']') + 1)}`, manifestDigest };
 }
 
 function describeImage(image: BuiltImage, ref: string): Omit<WorkloadImageInfo, 'importedWith' | 'manifestDigest'> {

@@ -5,9 +5,10 @@
 set -euo pipefail
 # fuse-overlayfs: a third storage driver dockerd can start with on ext4 (the storage-driver loop's tests).
 # containernetworking-plugins: bridge, host-local and loopback in /usr/lib/cni for the CRI tests' pods on a CNI network.
+# skopeo: imports images into containers/storage, cri-o's image store (cri-o itself is not in Debian 12).
 packages=(openssh-server openssh-client runc runsc crun containerd docker.io chromium
   busybox-static gcc libc6-dev hyperfine shellcheck iproute2 procps python3 ca-certificates fuse-overlayfs
-  containernetworking-plugins)
+  containernetworking-plugins skopeo)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -5,7 +5,7 @@ import path from 'node:path';
 import type { BundleInfo } from '../../shared/model/run-record.ts';
 import { isStaticElf } from '../bundle.ts';
 import { spawnTimed } from '../spawn-timed.ts';
-import { buildWorkloadImage, containerdRef, importIntoContainerd, type ImportOptions } from '../workload-image.ts';
+import { buildWorkloadImage, containerdRef, importIntoContainerd, importIntoContainersStorage, type BuiltImage, type ContainersStore, type ImportOptions } from '../workload-image.ts';
 
 // The pod sandbox ("pause") image, made on the host with no registry: a static C program
 // that sleeps until SIGINT/SIGTERM (what Kubernetes' pause does), or a static busybox
@@ -72,15 +72,33 @@ export function preparePauseBundle(dir: string, gcc = 'gcc'): BundleInfo {
  * above). `present` is what the CRI endpoint's ImageStatus said before.
  */
 export async function ensurePauseImage(ctr: readonly string[], sandboxImage: string, present: boolean, snapshotter: string, workDir: string, options: ImportOptions): Promise<PauseImage> {
-  if (present) return { ref: sandboxImage, origin: 'found', builtWith: null, configDigest: null };
-  const bundle = preparePauseBundle(path.join(workDir, 'pause-bundle'));
-  const built = buildWorkloadImage(bundle, path.join(workDir, 'pause-image'));
+  if (present) return FOUND(sandboxImage);
+  const { bundle, built } = buildPauseImage(workDir);
   const imported = await importIntoContainerd(ctr, built, snapshotter, options);
   const tagged = await spawnTimed([...ctr, 'images', 'tag', imported.ref, normalizedRef(sandboxImage)], options);
   if (tagged.exitCode !== 0) throw new Error(`ctr images tag ${imported.ref} ${sandboxImage} failed: ${tagged.stderr.trim() || tagged.spawnError || `exit ${String(tagged.exitCode)}`}`);
   // The configured name now holds Runtime Lab's pause: labelled so that anyone can tell (ctr -n k8s.io images ls).
   await spawnTimed([...ctr, 'images', 'label', normalizedRef(sandboxImage), `${PAUSE_LABEL}=${bundle.builtWith}`], options);
   return { ref: sandboxImage, origin: 'imported', builtWith: bundle.builtWith, configDigest: imported.configDigest };
+}
+
+/**
+ * The same for cri-o: Runtime Lab's pause is copied into its containers/storage under the
+ * configured name. containers/storage has no labels; the log and the environment say that
+ * Runtime Lab built it.
+ */
+export async function ensureCrioPauseImage(store: ContainersStore, sandboxImage: string, present: boolean, workDir: string, options: ImportOptions): Promise<PauseImage> {
+  if (present) return FOUND(sandboxImage);
+  const { bundle, built } = buildPauseImage(workDir);
+  const imported = await importIntoContainersStorage(built, store, options, normalizedRef(sandboxImage));
+  return { ref: sandboxImage, origin: 'imported', builtWith: bundle.builtWith, configDigest: imported.configDigest };
+}
+
+const FOUND = (ref: string): PauseImage => ({ ref, origin: 'found', builtWith: null, configDigest: null });
+
+function buildPauseImage(workDir: string): { bundle: BundleInfo; built: BuiltImage } {
+  const bundle = preparePauseBundle(path.join(workDir, 'pause-bundle'));
+  return { bundle, built: buildWorkloadImage(bundle, path.join(workDir, 'pause-image')) };
 }
 
 /** containerd's full name of a reference: pause:3.6 → docker.io/library/pause:3.6, x/pause:1 → docker.io/x/pause:1. */
