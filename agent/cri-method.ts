@@ -9,12 +9,13 @@ import type { ContainerConfig, ContainerStatus, PodSandboxConfig } from './cri/c
 import { CriClient, type CallLimits } from './cri/cri-client.ts';
 import { describeEndpoint, type CriEndpointConfig, type CriHandler } from './cri/cri-endpoint.ts';
 import { CriError, socketPathOf } from './cri/cri-error.ts';
-import { ensurePauseImage } from './cri/pause-image.ts';
+import { fetchCrio, parseCrioConfig, withCrioConfig } from './cri/crio-config.ts';
+import { ensureCrioPauseImage, ensurePauseImage } from './cri/pause-image.ts';
 import { podNetwork } from './cri/pod-network.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
-import { containerId } from './oci-direct.ts';
+import { containerId, runPrefix } from './oci-direct.ts';
 import { buildRunOrder } from './run-order.ts';
-import { buildWorkloadImage, importIntoContainerd } from './workload-image.ts';
+import { buildWorkloadImage, importIntoContainerd, importIntoContainersStorage, type ContainersStore } from './workload-image.ts';
 
 // The "cri" method: talk 2's pod lifecycle through the CRI endpoint's gRPC API, spoken by
 // Runtime Lab's own client (agent/cri/), per runtime handler. One iteration is
@@ -99,9 +100,16 @@ export async function runCri(run: MethodRun): Promise<'completed' | 'aborted'> {
     const bundle = emitBundle(run);
     const version = await client.version(setup);
     connected = true;
-    const endpoint = describeEndpoint(await client.status(true, setup));
-    if (version.runtimeName !== 'containerd') {
-      throw new Error(`${socket} is ${version.runtimeName} ${version.runtimeVersion}: Runtime Lab imports its images offline only into containerd so far`);
+    // containerd: images go in with ctr. cri-o: its configuration comes over HTTP on the same
+    // socket and images go into its containers/storage with skopeo (not run here: no cri-o in Debian 12).
+    let endpoint = describeEndpoint(await client.status(true, setup));
+    let crioStore: ContainersStore | null = null;
+    if (version.runtimeName === 'cri-o') {
+      const crio = parseCrioConfig(await fetchCrio(socket, '/config', setup.timeoutMs));
+      endpoint = withCrioConfig(endpoint, crio);
+      crioStore = crio.store;
+    } else if (version.runtimeName !== 'containerd') {
+      throw new Error(`${socket} is ${version.runtimeName} ${version.runtimeVersion}: Runtime Lab imports its images offline into containerd and cri-o only`);
     }
     if (!endpoint.sandboxImage) throw new Error(`${socket} did not name its sandbox image in Status (verbose): cannot prepare the pod sandbox image`);
     const known = new Set(endpoint.handlers.map((h) => h.name));
@@ -129,15 +137,18 @@ export async function runCri(run: MethodRun): Promise<'completed' | 'aborted'> {
     const snapshotter = endpoint.snapshotter ?? 'overlayfs';
     const imageDir = path.join(run.runDir, 'image');
     const pausePresent = (await client.imageStatus(endpoint.sandboxImage, setup)) !== null;
-    const pause = await ensurePauseImage(ctr, endpoint.sandboxImage, pausePresent, snapshotter, imageDir, setup);
+    const pause = crioStore
+      ? await ensureCrioPauseImage(crioStore, endpoint.sandboxImage, pausePresent, imageDir, setup)
+      : await ensurePauseImage(ctr, endpoint.sandboxImage, pausePresent, snapshotter, imageDir, setup);
     emit({
       type: 'log', level: 'info',
       message: pause.origin === 'found'
-        ? `sandbox image ${pause.ref}: already present in ${K8S_NAMESPACE}, used as it is`
+        ? `sandbox image ${pause.ref}: already present in ${crioStore ? "cri-o's containers/storage" : K8S_NAMESPACE}, used as it is`
         : `sandbox image ${pause.ref}: missing, so Runtime Lab's pause (${pause.builtWith ?? '?'}, config ${pause.configDigest ?? '?'}) was imported under that name`,
     });
-    const image = await importIntoContainerd(ctr, buildWorkloadImage(bundle.info, imageDir), snapshotter, setup);
-    if ((await client.imageStatus(image.ref, setup)) === null) throw new Error(`${image.ref} was imported into ${K8S_NAMESPACE} but the CRI endpoint does not see it (ImageStatus)`);
+    const built = buildWorkloadImage(bundle.info, imageDir);
+    const image = crioStore ? await importIntoContainersStorage(built, crioStore, setup) : await importIntoContainerd(ctr, built, snapshotter, setup);
+    if ((await client.imageStatus(image.ref, setup)) === null) throw new Error(`${image.ref} was imported (${image.importedWith}) but the CRI endpoint does not see it (ImageStatus)`);
 
     const components: ComponentVersion[] = [
       { component: version.runtimeName, version: version.runtimeVersion, detail: `CRI ${version.runtimeApiVersion} at ${socket}` },
@@ -174,7 +185,9 @@ export async function runCri(run: MethodRun): Promise<'completed' | 'aborted'> {
     // readings until RunPodSandbox can have returned (the iteration's timeout).
     const pods = new Set<string>();
     const shimIds = { ids: pods, waitMs: plan.timeoutMs + SHIM_ID_MARGIN_MS };
-    sampler = startSampler(plan, emit, { containerdSocket: socket, dockerSocket: null, shimNamespaces: [K8S_NAMESPACE], shimIds });
+    sampler = startSampler(plan, emit, crioStore
+      ? { containerdSocket: null, dockerSocket: null, shimNamespaces: [], crio: { socket, podNamePart: `_${runPrefix(run.runId)}` } }
+      : { containerdSocket: socket, dockerSocket: null, shimNamespaces: [K8S_NAMESPACE], shimIds });
     return await criLoop({ run, client, options, endpoint, image, logRoot: path.join(run.runDir, 'pod-logs'), pods });
   } finally {
     await sampler?.stop();

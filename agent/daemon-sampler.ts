@@ -35,6 +35,12 @@ export interface SamplerScope {
    * yet are held for up to `waitMs`, then kept if the ID became the run's, dropped if not.
    */
   shimIds?: { ids: ReadonlySet<string>; waitMs: number };
+  /**
+   * A CRI run against cri-o: crio serving `socket`, and the conmons (cri-o's per-container
+   * monitors, reparented away from crio) whose container name (-n, "k8s_<container>_<pod>_…")
+   * contains `podNamePart`, with what runs under them.
+   */
+  crio?: { socket: string; podNamePart: string };
 }
 
 export interface DaemonSamplerOptions {
@@ -221,6 +227,7 @@ export function startDaemonSampler(options: DaemonSamplerOptions): DaemonSampler
 }
 
 const DEFAULT_CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
+const DEFAULT_CRIO_SOCKET = '/var/run/crio/crio.sock';
 const DEFAULT_DOCKER_SOCKET = '/run/docker.sock';
 
 /** "unix:///var/run/x.sock" and "/var/run/x.sock" name the same socket as "/run/x.sock". */
@@ -262,8 +269,11 @@ function inScope(candidates: Map<number, Candidate>, parents: Map<number, number
     if (c.label.startsWith('containerd-shim') && scope.shimNamespaces.includes(flagValue(c.argv, ['-namespace', '--namespace']) ?? '')) {
       counted.set(pid, scope.shimIds ? (flagValue(c.argv, ['-id', '--id']) ?? '') : null);
     }
+    if (scope.crio && c.label === 'crio' && socketPath(flagValue(c.argv, ['--listen']) ?? DEFAULT_CRIO_SOCKET) === socketPath(scope.crio.socket)) counted.set(pid, null);
+    if (scope.crio && c.label === 'conmon' && (flagValue(c.argv, ['-n', '--name']) ?? '').includes(scope.crio.podNamePart)) counted.set(pid, null);
   }
-  const shims = new Map([...counted].filter(([pid]) => candidates.get(pid)!.label.startsWith('containerd-shim')));
+  // Shims and conmons: what runs under one of the run's belongs to the run.
+  const shims = new Map([...counted].filter(([pid]) => /^(containerd-shim|conmon)/.test(candidates.get(pid)!.label)));
   for (const pid of candidates.keys()) {
     if (counted.has(pid)) continue;
     // Walk up at most a few generations: sandbox and gofer sit under runsc under the shim.

@@ -130,9 +130,13 @@ export function containerId(runId: string, runtime: string, seq: number): string
 
 /** What every container ID of one runtime in one run starts with. */
 function containerPrefix(runId: string, runtime: string): string {
-  const run = runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8) || 'run';
   const name = runtime.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 24);
-  return `rlab-${run}-${name}`;
+  return `${runPrefix(runId)}${name}`;
+}
+
+/** What every container ID (and CRI pod name) of one run starts with. */
+export function runPrefix(runId: string): string {
+  return `rlab-${runId.replace(/[^A-Za-z0-9]/g, '').slice(0, 8) || 'run'}-`;
 }
 
 interface Measured {

@@ -23,7 +23,8 @@ export const crio: Recipe = {
     id: 'crio',
     systemdUnit: 'crio',
     argv: ['crio'],
-    ready: ['crictl', '--runtime-endpoint', 'unix:///var/run/crio/crio.sock', 'version'],
+    // Its own status client (crio ≥ 1.28; `crio-status info` before): crictl may not be installed.
+    ready: ['crio', 'status', '--socket', '/var/run/crio/crio.sock', 'info'],
     readyTimeoutMs: 60_000,
   }],
   steps: [
@@ -47,9 +48,9 @@ apt-get update -q`,
     {
       id: 'install',
       title: 'Install cri-o',
-      why: 'The CRI server under test.',
-      check: { script: 'command -v crio >/dev/null 2>&1' },
-      apply: [aptInstall('cri-o')],
+      why: 'The CRI server under test; skopeo is how Runtime Lab puts its images into cri-o\'s containers/storage offline.',
+      check: { script: 'command -v crio >/dev/null 2>&1 && command -v skopeo >/dev/null 2>&1' },
+      apply: [aptInstall('cri-o', 'skopeo')],
       needsRoot: true,
     },
     {
