@@ -72,7 +72,7 @@ export function preparePauseBundle(dir: string, gcc = 'gcc'): BundleInfo {
  * above). `present` is what the CRI endpoint's ImageStatus said before.
  */
 export async function ensurePauseImage(ctr: readonly string[], sandboxImage: string, present: boolean, snapshotter: string, workDir: string, options: ImportOptions): Promise<PauseImage> {
-  if (present) return FOUND(sandboxImage);
+  if (present) return alreadyThere(sandboxImage);
   const { bundle, built } = buildPauseImage(workDir);
   const imported = await importIntoContainerd(ctr, built, snapshotter, options);
   const tagged = await spawnTimed([...ctr, 'images', 'tag', imported.ref, normalizedRef(sandboxImage)], options);
@@ -88,13 +88,13 @@ export async function ensurePauseImage(ctr: readonly string[], sandboxImage: str
  * Runtime Lab built it.
  */
 export async function ensureCrioPauseImage(store: ContainersStore, sandboxImage: string, present: boolean, workDir: string, options: ImportOptions): Promise<PauseImage> {
-  if (present) return FOUND(sandboxImage);
+  if (present) return alreadyThere(sandboxImage);
   const { bundle, built } = buildPauseImage(workDir);
   const imported = await importIntoContainersStorage(built, store, options, normalizedRef(sandboxImage));
   return { ref: sandboxImage, origin: 'imported', builtWith: bundle.builtWith, configDigest: imported.configDigest };
 }
 
-const FOUND = (ref: string): PauseImage => ({ ref, origin: 'found', builtWith: null, configDigest: null });
+const alreadyThere = (ref: string): PauseImage => ({ ref, origin: 'found', builtWith: null, configDigest: null });
 
 function buildPauseImage(workDir: string): { bundle: BundleInfo; built: BuiltImage } {
   const bundle = preparePauseBundle(path.join(workDir, 'pause-bundle'));
