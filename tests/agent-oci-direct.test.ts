@@ -8,6 +8,7 @@ import { containerId } from '../agent/oci-direct.ts';
 import { buildRunOrder } from '../agent/run-order.ts';
 import { AgentEvent } from '../shared/model/run-record.ts';
 import { createAgentWorkspace, readEvents, samplesOf, waitFor, median, containerIds, type AgentWorkspace } from './lab/agent-process.ts';
+import { isRunning } from './lab/process-state.ts';
 
 // The host agent as it runs on a lab host: bundled by the same code the desktop uses,
 // written to disk, started with `node` as a real process, driving the real runc, runsc
@@ -29,28 +30,11 @@ afterAll(() => {
   ws?.remove();
 });
 
-
-
-
-
-
 function only<T extends AgentEvent['type']>(events: AgentEvent[], type: T): Extract<AgentEvent, { type: T }> {
   const found = events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
   expect(found, `exactly one ${type} event`).toHaveLength(1);
   return found[0] as Extract<AgentEvent, { type: T }>;
 }
-
-
-
-/** Alive and not a zombie waiting to be reaped. */
-function isRunning(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
-
 
 describe('host agent, oci-direct, against the real runtimes of this host', () => {
   it('measures runc, runsc and crun interleaved round-robin, keeping warm-ups and failures', async () => {

@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalTransport } from '../services/transport/local-transport.ts';
 import { execScript } from '../services/transport/transport.ts';
+import { isRunning } from './lab/process-state.ts';
 
 // Real processes only: the local transport is what "this computer" hosts run through.
 
@@ -16,14 +16,6 @@ afterAll(async () => {
   await transport.close();
   await rm(dir, { recursive: true, force: true });
 });
-
-/** Gone, or a zombie waiting for a reaper that does nothing: either way it no longer runs. */
-function isRunning(pid: number): boolean {
-  const statPath = `/proc/${pid}/stat`;
-  if (!existsSync(statPath)) return false;
-  const state = readFileSync(statPath, 'utf8').replace(/^.*\) /s, '')[0];
-  return state !== 'Z' && state !== 'X';
-}
 
 async function waitUntilStopped(pid: number): Promise<boolean> {
   for (let i = 0; i < 40; i++) {

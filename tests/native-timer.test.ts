@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NativeTimer } from '../agent/native-timer.ts';
 import { preparePreciseTimer } from '../agent/precise-timer.ts';
 import { spawnTimed } from '../agent/spawn-timed.ts';
+import { isRunning } from './lab/process-state.ts';
 
 // The resident native timer, compiled by the real gcc and driven through spawnTimed as the
 // methods drive it: one timer process for many commands, a command queued behind the running
@@ -32,14 +33,6 @@ afterAll(() => {
 const timed = (argv: string[], options: { timeoutMs?: number; signal?: AbortSignal } = {}) =>
   spawnTimed(argv, { timeoutMs: options.timeoutMs ?? 10_000, scratchDir, timer, ...(options.signal ? { signal: options.signal } : {}) });
 
-/** A zombie counts as dead: it is gone once its new parent gets round to reaping it. */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 describe('resident native timer', () => {
   it('runs every command from one timer process, with its exit status and output', async () => {
@@ -77,7 +70,7 @@ describe('resident native timer', () => {
     expect(hung).toMatchObject({ timedOut: true, exitCode: null, timerError: null });
     expect(hung.durationMs).toBeGreaterThanOrEqual(300);
     const orphan = Number(readFileSync(pidFile, 'utf8'));
-    await expect.poll(() => alive(orphan), { timeout: 2_000 }).toBe(false);
+    await expect.poll(() => isRunning(orphan), { timeout: 2_000 }).toBe(false);
     expect((await timed(['true'])).exitCode).toBe(0);
   });
 
