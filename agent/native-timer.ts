@@ -125,9 +125,14 @@ export interface TimedExit extends TimerReport {
 
 type TimerProcess = ChildProcessByStdio<Writable, Readable, Readable>;
 
+/** What became of a request: its report line, or the timer ended while it ran, or before it started. */
+type Outcome =
+  | { kind: 'report'; line: string; parsed: ReturnType<typeof parseTimerReport> }
+  | { kind: 'timer-gone'; reason: string }
+  | { kind: 'not-run' };
+
 interface Request {
-  /** A report line; or null when the timer is gone, with why for the request that was running. */
-  settle: (line: string | null, reason?: string) => void;
+  settle: (outcome: Outcome) => void;
   /** Starts the request's timeout; called when the command before it has ended. */
   arm: () => void;
 }
@@ -173,21 +178,21 @@ export class NativeTimer {
             this.kill();
           }, options.timeoutMs);
         },
-        settle: (line, reason) => {
+        settle: (outcome) => {
           clearTimeout(timeout);
           options.signal?.removeEventListener('abort', onAbort);
-          const parsed = line === null ? null : parseTimerReport(line);
-          if (parsed && !timedOut && !aborted) {
-            resolve(parsed.report ? { ...parsed.report, timedOut, aborted, skipped: false, timerError: null } : notRun({ skipped: true }));
+          if (outcome.kind === 'report' && outcome.parsed && !timedOut && !aborted) {
+            const { report } = outcome.parsed;
+            resolve(report ? { ...report, timedOut, aborted, skipped: false, timerError: null } : notRun({ skipped: true }));
             return;
           }
-          if (line === null && reason === undefined) {
-            // Still queued when the timer was killed or died: it never ran.
+          if (outcome.kind === 'not-run') {
             resolve(notRun({ skipped: true, aborted }));
             return;
           }
           const durationMs = Number(process.hrtime.bigint() - sentAt) / 1e6;
-          const timerError = timedOut || aborted ? null : (reason ?? `rlab-timer wrote an unreadable report: ${JSON.stringify(line)}`);
+          const timerError = timedOut || aborted ? null
+            : outcome.kind === 'timer-gone' ? outcome.reason : `rlab-timer wrote an unreadable report: ${JSON.stringify(outcome.line)}`;
           resolve({ ...notRun({ timedOut, aborted }), durationMs, timerError });
         },
       };
@@ -221,9 +226,9 @@ export class NativeTimer {
     const answer = (line: string) => {
       const request = queue[0];
       if (!request) return;
-      const epoch = parseTimerReport(line)?.epoch;
-      if (epoch !== undefined && this.child === child) this.epoch = epoch;
-      request.settle(line);
+      const parsed = parseTimerReport(line);
+      if (parsed && this.child === child) this.epoch = parsed.epoch;
+      request.settle({ kind: 'report', line, parsed });
       queue.shift();
       queue[0]?.arm();
       if (queue.length === 0) child.unref();
@@ -247,8 +252,8 @@ export class NativeTimer {
       if (this.child === child) this.child = null;
       // The running request gets the reason; the ones behind it never ran.
       const [running, ...behind] = queue.splice(0);
-      running?.settle(null, reason);
-      for (const request of behind) request.settle(null);
+      running?.settle({ kind: 'timer-gone', reason });
+      for (const request of behind) request.settle({ kind: 'not-run' });
     };
     child.once('error', (err) => gone(`rlab-timer could not run: ${err.message}`));
     child.once('exit', (code, signal) => {
