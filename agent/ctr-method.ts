@@ -10,7 +10,7 @@ import { startDaemonSampler, type DaemonSampler, type SamplerScope } from './dae
 import { cgroupMode, hostBasics } from './host-environment.ts';
 import { containerId, type OciDirectRun } from './oci-direct.ts';
 import { perfIterationSamples } from './perf-report.ts';
-import { preparePreciseTimer, type PreciseTimer } from './precise-timer.ts';
+import { prepareRunTimer, type PreciseTimer } from './precise-timer.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
 import { prepareWorkloadBundle } from './workload-bundle.ts';
@@ -51,7 +51,7 @@ export async function runCtr(run: MethodRun): Promise<'completed' | 'aborted'> {
   let sampler: DaemonSampler | null = null;
   try {
     const bundle = emitBundle(run);
-    const timer = prepareTimer(run);
+    const timer = prepareRunTimer(run);
     const prepared = await prepareContainerd(run, bundle.info, { runArgs: ['run', '--rm'], timing: timer.description }, setup);
     if (!prepared) return 'aborted';
     const { ctr, options, invocations, image } = prepared;
@@ -252,13 +252,6 @@ export function emitBundle(run: MethodRun): PreparedBundle {
   for (const message of bundle.warnings) run.emit({ type: 'log', level: 'warn', message });
   run.emit({ type: 'bundle', bundle: bundle.info });
   return bundle;
-}
-
-/** The native timer oci-direct uses, built once in the run folder; how samples are timed goes to the log too. */
-export function prepareTimer(run: MethodRun): PreciseTimer {
-  const timer = preparePreciseTimer(path.join(run.runDir, 'timer'));
-  run.emit({ type: 'log', level: timer.native ? 'info' : 'warn', message: `timing: ${timer.description}` });
-  return timer;
 }
 
 /** `BINARY --version`, first line, for each runtime of the plan. */

@@ -2,7 +2,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { resolveDockerOptions, type RuntimeSpec } from '../shared/model/plan.ts';
 import type { BundleInfo, ComponentVersion, EnvironmentInfo, RuntimeInvocation, WorkloadImageInfo } from '../shared/model/run-record.ts';
-import { absoluteBinary, emitBundle, measureLoop, prepareTimer, runtimeVersions, startSampler, type LoopHooks, type MethodRun } from './ctr-method.ts';
+import { absoluteBinary, emitBundle, measureLoop, runtimeVersions, startSampler, type LoopHooks, type MethodRun } from './ctr-method.ts';
+import { prepareRunTimer } from './precise-timer.ts';
 import { cgroupMode, hostBasics } from './host-environment.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
 import { recoverLeftoverEdit, registerRuntimes, type DaemonJsonContext, type DaemonJsonEdit, type RuntimeRegistration } from './daemon-json.ts';
@@ -48,7 +49,7 @@ export async function runDocker(run: MethodRun): Promise<'completed' | 'aborted'
   let sampler: DaemonSampler | null = null;
   try {
     const bundle = emitBundle(run);
-    const timer = prepareTimer(run);
+    const timer = prepareRunTimer(run);
     const prepared = await prepareDocker(run, bundle.info, { runArgs: ['run', '--rm'], timing: timer.description }, setup, held);
     if (!prepared) return 'aborted';
     const { options } = prepared;

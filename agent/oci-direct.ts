@@ -6,7 +6,7 @@ import type { AgentEvent, EnvironmentInfo, Sample } from '../shared/model/run-re
 import { cgroupMode, hostBasics } from './host-environment.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
-import { preparePreciseTimer, type PreciseTimer } from './precise-timer.ts';
+import { prepareRunTimer, type PreciseTimer } from './precise-timer.ts';
 import { perfIterationSamples } from './perf-report.ts';
 import { prepareWorkloadBundle } from './workload-bundle.ts';
 import { NOT_THERE, failureText } from './command-output.ts';
@@ -38,8 +38,7 @@ export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'ab
     const bundle = prepareWorkloadBundle(plan, path.join(run.runDir, 'bundle'));
     for (const message of bundle.warnings) emit({ type: 'log', level: 'warn', message });
     emit({ type: 'bundle', bundle: bundle.info });
-    timer = preparePreciseTimer(path.join(run.runDir, 'timer'));
-    emit({ type: 'log', level: timer.native ? 'info' : 'warn', message: `timing: ${timer.description}` });
+    timer = prepareRunTimer(run);
 
     const versions = await Promise.all(
       plan.runtimes.map(async (r) => ({ runtime: r.name, binary: r.binary, version: await runtimeVersion(r, plan.timeoutMs, scratchDir, signal) })),

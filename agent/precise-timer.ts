@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { AgentEvent } from '../shared/model/run-record.ts';
 import { NativeTimer, TIMER_SOURCE } from './native-timer.ts';
 
 // How the agent times a measured command: the native timer (native-timer.ts) compiled on
@@ -12,6 +13,13 @@ export interface PreciseTimer {
   native: NativeTimer | null;
   /** What the run's environment records about how samples were timed. */
   description: string;
+}
+
+/** The timer every method measures with, built once in the run folder; how samples are timed goes to the log too. */
+export function prepareRunTimer(run: { runDir: string; emit: (event: AgentEvent) => void }): PreciseTimer {
+  const timer = preparePreciseTimer(path.join(run.runDir, 'timer'));
+  run.emit({ type: 'log', level: timer.native ? 'info' : 'warn', message: `timing: ${timer.description}` });
+  return timer;
 }
 
 export function preparePreciseTimer(dir: string, gcc = 'gcc'): PreciseTimer {

@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentEvent, Sample } from '../shared/model/run-record.ts';
-import { emitBundle, measureLoop, prepareTimer, startSampler, uniform, type MethodRun } from './ctr-method.ts';
+import { emitBundle, measureLoop, startSampler, uniform, type MethodRun } from './ctr-method.ts';
+import { prepareRunTimer } from './precise-timer.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
 import { editStorageDriver, recoverLeftoverEdit, type DaemonJsonContext, type DaemonJsonEdit, type RuntimeRegistration, type StorageDriverEdit } from './daemon-json.ts';
 import { daemonJsonContextOf, dockerCli, dockerRunHooks, dockerRuntimeOf, prepareDocker, resolveAgentDockerOptions } from './docker-method.ts';
@@ -54,7 +55,7 @@ export async function runStorageDriverLoop(run: MethodRun, drivers: readonly str
     // A journal left by a crashed run is settled first: the loop must start from the user's file.
     await recoverLeftoverEdit(context);
     const bundle = emitBundle(run);
-    const timer = prepareTimer(run);
+    const timer = prepareRunTimer(run);
     const before = await dockerdStorage(docker, setup);
     originalDriver = before.driver;
     const execRoot = dockerdExecRoot(findDockerd(context, resolveTarget(context.file)), context.file);
