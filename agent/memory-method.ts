@@ -199,11 +199,8 @@ async function measureStep(input: StepInput): Promise<MemoryStep | 'aborted'> {
   };
 }
 
-/**
- * The processes this step added that descend from `roots`, each with its PSS and role.
- * Exported for tests.
- */
-export function countedProcesses(baseline: ReadonlySet<string>, roots: ReadonlySet<number>, initPids: ReadonlySet<number>): MemoryProcess[] {
+/** The processes this step added that descend from `roots`, each with its PSS and role. */
+function countedProcesses(baseline: ReadonlySet<string>, roots: ReadonlySet<number>, initPids: ReadonlySet<number>): MemoryProcess[] {
   const all = listProcesses();
   const isNew = (p: ProcInfo) => !baseline.has(procKey(p));
   const tree = descendants(all, roots);

@@ -53,15 +53,6 @@ export function listProcesses(procRoot = '/proc'): ProcInfo[] {
   return found;
 }
 
-/** The command line, NUL separators as spaces; "" for a kernel thread or a vanished process. */
-export function readCmdline(pid: number, procRoot = '/proc'): string {
-  try {
-    return readFileSync(`${procRoot}/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
-  } catch {
-    return '';
-  }
-}
-
 /** Pss of /proc/PID/smaps_rollup in bytes; null when the process is gone (or a kernel thread). */
 export function readPssBytes(pid: number, procRoot = '/proc'): number | null {
   let text: string;
