@@ -3,7 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CTR_RUNC_SHIM, criHandler, resolveCriOptions, type CriOptions, type CriStep, type RuntimeSpec } from '../shared/model/plan.ts';
 import type { AgentEvent, ComponentVersion, EnvironmentInfo, RuntimeInvocation, Sample, WorkloadImageInfo } from '../shared/model/run-record.ts';
-import { emitBundle, killShim, runtimeVersions, startSampler, uniform, type MethodRun } from './ctr-method.ts';
+import { emitBundle, runtimeVersions, startSampler, uniform, type MethodRun } from './ctr-method.ts';
 import { cgroupMode, hostBasics } from './host-environment.ts';
 import type { ContainerConfig, ContainerStatus, PodSandboxConfig } from './cri/cri-api.ts';
 import { CriClient, type CallLimits } from './cri/cri-client.ts';
@@ -12,8 +12,9 @@ import { CriError, socketPathOf } from './cri/cri-error.ts';
 import { fetchCrio, parseCrioConfig, withCrioConfig } from './cri/crio-config.ts';
 import { ensureCrioPauseImage, ensurePauseImage } from './cri/pause-image.ts';
 import { podNetwork } from './cri/pod-network.ts';
+import { daemonContainerId, killShim } from './daemon-containers.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
-import { containerId, runPrefix } from './oci-direct.ts';
+import { runPrefix } from './oci-direct.ts';
 import { buildRunOrder } from './run-order.ts';
 import { buildWorkloadImage, importIntoContainerd, importIntoContainersStorage, type ContainersStore } from './workload-image.ts';
 
@@ -207,7 +208,7 @@ async function criLoop(ctx: LoopContext): Promise<'completed' | 'aborted'> {
     if (signal.aborted) return 'aborted';
     const runtime = runtimes.get(slot.runtime);
     if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
-    const id = containerId(ctx.run.runId, runtime.name, index).replace(/[._-]{2,}/g, '-');
+    const id = daemonContainerId(ctx.run.runId, runtime.name, index);
     const result = await podLifecycle(ctx, runtime, id, ctx.options.network === 'cni' && index === 0);
     if (result.aborted) {
       emit({ type: 'log', level: 'info', message: `abort interrupted ${runtime.name} at iteration ${index}; that iteration is not recorded` });

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { accessSync, chmodSync, constants, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   CTR_LEGACY_V1, CTR_RUNC_SHIM, DEFAULT_DAEMON_SAMPLE_MS, resolveContainerdOptions, shimBinary, type ContainerdOptions, type Plan, type RuntimeSpec,
@@ -8,7 +8,8 @@ import type { AgentEvent, BundleInfo, ComponentVersion, EnvironmentInfo, Runtime
 import type { PreparedBundle } from './bundle.ts';
 import { startDaemonSampler, type DaemonSampler, type SamplerScope } from './daemon-sampler.ts';
 import { cgroupMode, hostBasics } from './host-environment.ts';
-import { containerId, type OciDirectRun } from './oci-direct.ts';
+import { daemonContainerId, killShim } from './daemon-containers.ts';
+import type { OciDirectRun } from './oci-direct.ts';
 import { perfIterationSamples } from './perf-report.ts';
 import { prepareRunTimer, type PreciseTimer } from './precise-timer.ts';
 import { buildRunOrder } from './run-order.ts';
@@ -296,8 +297,7 @@ export async function measureLoop(run: MethodRun, scratchDir: string, hooks: Loo
       if (signal.aborted) return 'aborted';
       const runtime = runtimes.get(slot.runtime);
       if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
-      // containerd IDs allow no doubled separators ("a..b"); docker names accept the same.
-      const id = containerId(run.runId, runtime.name, seq).replace(/[._-]{2,}/g, '-');
+      const id = daemonContainerId(run.runId, runtime.name, seq);
       const result = await spawnTimed(hooks.command(runtime, id), { timeoutMs: plan.timeoutMs, scratchDir, signal, timer: hooks.timer.native });
       const startedAt = new Date(result.startedAtMs ?? Date.now()).toISOString();
       // A perf workload's report line is checked by perfIterationSamples, hello's "Hello" here.
@@ -400,44 +400,4 @@ function taskMounts(namespace: string, id: string): string[] {
   const suffixes = [`/io.containerd.runtime.v2.task/${namespace}/${id}/rootfs`, `/io.containerd.runtime.v1.linux/${namespace}/${id}/rootfs`];
   // mountinfo escapes spaces and other bytes as \ooo; containerd's paths have none.
   return text.split('\n').map((line) => line.split(' ')[4] ?? '').filter((point) => suffixes.some((s) => point.endsWith(s))).reverse();
-}
-
-/** Kills the shim of task `id` (found by its own -namespace/-id/-address arguments) and its descendants. */
-export function killShim(address: string, namespace: string, id: string): number[] {
-  const table = processTable();
-  const shims = table.filter((p) => {
-    if (!path.basename(p.argv[0] ?? '').startsWith('containerd-shim')) return false;
-    const arg = (flag: string) => p.argv[p.argv.indexOf(flag) + 1];
-    return p.argv.includes('-id') && arg('-id') === id && arg('-namespace') === namespace && arg('-address') === address;
-  });
-  const victims: number[] = [];
-  const collect = (pid: number) => {
-    for (const child of table.filter((p) => p.ppid === pid)) collect(child.pid);
-    victims.push(pid);
-  };
-  for (const shim of shims) collect(shim.pid);
-  for (const pid of victims) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  return victims;
-}
-
-function processTable(): Array<{ pid: number; ppid: number; argv: string[] }> {
-  const rows: Array<{ pid: number; ppid: number; argv: string[] }> = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      const argv = readFileSync(`/proc/${name}/cmdline`, 'utf8').split('\0').filter(Boolean);
-      rows.push({ pid: Number(name), ppid, argv });
-    } catch {
-      // gone
-    }
-  }
-  return rows;
 }

@@ -3,8 +3,8 @@ import path from 'node:path';
 import { DEFAULT_CONTAINERD_ADDRESS, DEFAULT_DOCKER_HOST } from '../shared/model/plan.ts';
 import type { MemoryDaemon } from '../shared/model/run-record.ts';
 import { flagValue, socketPath } from './daemon-sampler.ts';
-import { containerId } from './oci-direct.ts';
-import { listProcesses, readArgv } from './process-tree.ts';
+import { containerId, containerPrefix } from './oci-direct.ts';
+import { descendants, listProcesses, readArgv } from './process-tree.ts';
 
 // What the ctr and docker memory drivers share: container IDs both daemons accept, the
 // shims containerd started for given containers, the daemons serving a socket, and listing
@@ -13,6 +13,11 @@ import { listProcesses, readArgv } from './process-tree.ts';
 /** containerd IDs allow no doubled separators ("a..b"), as in the ctr method; docker names accept the same. */
 export function daemonContainerId(runId: string, runtime: string, index: number): string {
   return containerId(runId, runtime, index).replace(/[._-]{2,}/g, '-');
+}
+
+/** What every daemonContainerId of one runtime in one run starts with. */
+export function daemonContainerPrefix(runId: string, runtime: string): string {
+  return `${containerPrefix(runId, runtime)}-`.replace(/[._-]{2,}/g, '-');
 }
 
 /**
@@ -34,6 +39,19 @@ export function findShims(namespace: string, ids: readonly string[], address: st
     if (wanted.has(id)) found.push(p.pid);
   }
   return found;
+}
+
+/** Kills the shim of task `id` and everything under it; the pids it killed. */
+export function killShim(address: string, namespace: string, id: string): number[] {
+  const victims = [...descendants(listProcesses(), findShims(namespace, [id], address))];
+  for (const pid of victims) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  return victims;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { RuntimeSpec } from '../shared/model/plan.ts';
 import type { BundleInfo } from '../shared/model/run-record.ts';
 import { prepareContainerd, removeCtrContainer, type CtrInvocation } from './ctr-method.ts';
-import { daemonContainerId, findDaemons, findShims, listingOutput } from './daemon-containers.ts';
+import { daemonContainerId, daemonContainerPrefix, findDaemons, findShims, listingOutput } from './daemon-containers.ts';
 import type { DriverSetup, MemoryDriver, MemoryRun } from './memory-method.ts';
 import { spawnTimed } from './spawn-timed.ts';
 import { failureText } from './command-output.ts';
@@ -67,7 +67,7 @@ export async function createCtrMemoryDriver(run: MemoryRun, bundle: BundleInfo, 
       }
       const ours = listed.stdout.split('\n').map((l) => l.trim()).filter(Boolean);
       for (const invocation of invocations) {
-        const prefix = daemonContainerId(run.runId, invocation.runtime, 0).replace(/-0-[0-9a-f]+$/, '-');
+        const prefix = daemonContainerPrefix(run.runId, invocation.runtime);
         for (const id of ours.filter((c) => c.startsWith(prefix))) {
           ours.splice(ours.indexOf(id), 1);
           emit({ type: 'log', level: 'warn', message: `${invocation.runtime} left container ${id} in containerd; removing it` });

@@ -1,5 +1,6 @@
 import type { BundleInfo } from '../shared/model/run-record.ts';
 import { daemonContainerId, findDaemons, findShims, listingOutput } from './daemon-containers.ts';
+import { runPrefix } from './oci-direct.ts';
 import type { DaemonJsonEdit } from './daemon-json.ts';
 import { prepareDocker } from './docker-method.ts';
 import type { DriverSetup, MemoryDriver, MemoryRun } from './memory-method.ts';
@@ -75,7 +76,7 @@ export async function createDockerMemoryDriver(run: MemoryRun, bundle: BundleInf
       for (const id of ids.splice(0)) await removeOne(id);
     },
     async sweep() {
-      const prefix = daemonContainerId(run.runId, 'x', 0).replace(/-x-0-[0-9a-f]+$/, '-');
+      const prefix = runPrefix(run.runId);
       const listed = await listingOutput([...docker, 'ps', '--all', '--filter', `name=${prefix}`, '--format', '{{.Names}}'], timeoutMs);
       if (!listed.ok) {
         emit({ type: 'log', level: 'warn', message: `leftovers not checked: ${listed.error}` });

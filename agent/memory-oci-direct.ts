@@ -6,7 +6,7 @@ import type { AgentEvent, BundleInfo } from '../shared/model/run-record.ts';
 import { runtimeVersions } from './ctr-method.ts';
 import { LOOP_OUTPUT } from './loop-workload.ts';
 import type { DriverSetup, MemoryDriver, MemoryRun } from './memory-method.ts';
-import { containerId } from './oci-direct.ts';
+import { containerId, containerPrefix } from './oci-direct.ts';
 import { listProcesses, readArgv } from './process-tree.ts';
 import { NOT_THERE, failureText } from './command-output.ts';
 import { readCapped, spawnTimed } from './spawn-timed.ts';
@@ -132,7 +132,7 @@ async function sweepLeftovers(runtime: RuntimeSpec, runId: string, timeoutMs: nu
     emit({ type: 'log', level: 'warn', message: `${runtime.name} list failed, leftovers not checked: ${listed.stderr.trim()}` });
     return;
   }
-  const prefix = containerId(runId, runtime.name, 0).replace(/-0-[0-9a-f]+$/, '-');
+  const prefix = `${containerPrefix(runId, runtime.name)}-`;
   const left = listed.stdout.split('\n').map((l) => l.trim()).filter((l) => l.startsWith(prefix));
   for (const id of left) emit({ type: 'log', level: 'warn', message: `${runtime.name} left container ${id} behind; deleting it` });
   await removeAll(runtime, left, timeoutMs, scratchDir, emit);

@@ -127,8 +127,8 @@ export function containerId(runId: string, runtime: string, seq: number): string
   return `${containerPrefix(runId, runtime)}-${seq}-${randomBytes(12).toString('hex')}`;
 }
 
-/** What every container ID of one runtime in one run starts with. */
-function containerPrefix(runId: string, runtime: string): string {
+/** What every container ID of one runtime in one run starts with (then `-`). */
+export function containerPrefix(runId: string, runtime: string): string {
   const name = runtime.replace(/[^A-Za-z0-9_.-]/g, '').slice(0, 24);
   return `${runPrefix(runId)}${name}`;
 }
