@@ -3,7 +3,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CTR_RUNC_SHIM, criHandler, resolveCriOptions, type CriOptions, type CriStep, type RuntimeSpec } from '../shared/model/plan.ts';
 import type { AgentEvent, ComponentVersion, EnvironmentInfo, RuntimeInvocation, Sample, WorkloadImageInfo } from '../shared/model/run-record.ts';
-import { emitBundle, runtimeVersions, startSampler, uniform, type MethodRun } from './ctr-method.ts';
+import { emitBundle, runtimeVersions, startSampler, uniform, type MethodRun } from './method-run.ts';
 import { cgroupMode, hostBasics } from './host-environment.ts';
 import type { ContainerConfig, ContainerStatus, PodSandboxConfig } from './cri/cri-api.ts';
 import { CriClient, type CallLimits } from './cri/cri-client.ts';

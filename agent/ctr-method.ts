@@ -2,19 +2,17 @@ import { createHash } from 'node:crypto';
 import { accessSync, chmodSync, constants, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import {
-  CTR_LEGACY_V1, CTR_RUNC_SHIM, DEFAULT_DAEMON_SAMPLE_MS, resolveContainerdOptions, shimBinary, type ContainerdOptions, type Plan, type RuntimeSpec,
+  CTR_LEGACY_V1, CTR_RUNC_SHIM, resolveContainerdOptions, shimBinary, type ContainerdOptions, type RuntimeSpec,
 } from '../shared/model/plan.ts';
 import type { AgentEvent, BundleInfo, ComponentVersion, EnvironmentInfo, RuntimeInvocation, Sample, WorkloadImageInfo } from '../shared/model/run-record.ts';
-import type { PreparedBundle } from './bundle.ts';
-import { startDaemonSampler, type DaemonSampler, type SamplerScope } from './daemon-sampler.ts';
+import type { DaemonSampler } from './daemon-sampler.ts';
 import { cgroupMode, hostBasics } from './host-environment.ts';
 import { daemonContainerId, killShim } from './daemon-containers.ts';
-import type { OciDirectRun } from './oci-direct.ts';
+import { emitBundle, runtimeVersions, startSampler, uniform, type MethodRun } from './method-run.ts';
 import { perfIterationSamples } from './perf-report.ts';
 import { prepareRunTimer, type PreciseTimer } from './precise-timer.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
-import { prepareWorkloadBundle } from './workload-bundle.ts';
 import { buildWorkloadImage, containerdRef, importIntoContainerd } from './workload-image.ts';
 import { NOT_THERE, failureText } from './command-output.ts';
 
@@ -28,9 +26,6 @@ import { NOT_THERE, failureText } from './command-output.ts';
 // rootfs, imported offline. One sample is one `ctr run --rm`, from spawn to exit: image
 // unpack (done once, before), container create, task start, workload, task and container
 // delete.
-
-/** What every method module is given by the agent's main. */
-export type MethodRun = OciDirectRun;
 
 
 /** Every workload prints this; a zero exit without it means the workload did not run. */
@@ -240,33 +235,6 @@ async function shimVersions(invocations: readonly RuntimeInvocation[], options: 
     const version = /Version:\s*(\S+)/.exec(result.stdout)?.[1] ?? null;
     return { component: shim, version, detail: type };
   }));
-}
-
-export function uniform(values: readonly (string | null)[]): string | null {
-  const distinct = [...new Set(values.filter((v): v is string => v !== null))];
-  return distinct.length === 0 ? null : distinct.length === 1 ? distinct[0]! : 'mixed';
-}
-
-/** Builds the plan's workload bundle (the image's rootfs) and records it, as oci-direct does. */
-export function emitBundle(run: MethodRun): PreparedBundle {
-  const bundle = prepareWorkloadBundle(run.plan, path.join(run.runDir, 'bundle'));
-  for (const message of bundle.warnings) run.emit({ type: 'log', level: 'warn', message });
-  run.emit({ type: 'bundle', bundle: bundle.info });
-  return bundle;
-}
-
-/** `BINARY --version`, first line, for each runtime of the plan. */
-export async function runtimeVersions(plan: Plan, options: { timeoutMs: number; scratchDir: string; signal?: AbortSignal }): Promise<Array<{ runtime: string; binary: string; version: string | null }>> {
-  return Promise.all(plan.runtimes.map(async (r) => {
-    const result = await spawnTimed([r.binary, '--version'], options);
-    const first = result.exitCode === 0 ? (result.stdout.split('\n').map((l) => l.trim()).find(Boolean) ?? null) : null;
-    return { runtime: r.name, binary: r.binary, version: first };
-  }));
-}
-
-export function startSampler(plan: Plan, emit: (event: AgentEvent) => void, scope: SamplerScope): DaemonSampler | null {
-  const intervalMs = plan.daemonSampleMs ?? DEFAULT_DAEMON_SAMPLE_MS;
-  return intervalMs > 0 ? startDaemonSampler({ intervalMs, emit, scope }) : null;
 }
 
 export interface LoopHooks {

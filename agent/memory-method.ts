@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_MEMORY_SETTLE_MS, type MeasurementMethod, type RuntimeSpec } from '../shared/model/plan.ts';
 import type { BundleInfo, MemoryDaemon, MemoryProcess, MemoryStep } from '../shared/model/run-record.ts';
-import type { MethodRun } from './ctr-method.ts';
+import type { MethodRun } from './method-run.ts';
 import { prepareLoopBundle } from './loop-workload.ts';
 import { createCtrMemoryDriver } from './memory-ctr.ts';
 import { createDockerMemoryDriver } from './memory-docker.ts';

@@ -3,7 +3,7 @@ import { closeSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { RuntimeSpec } from '../shared/model/plan.ts';
 import type { AgentEvent, BundleInfo } from '../shared/model/run-record.ts';
-import { runtimeVersions } from './ctr-method.ts';
+import { runtimeVersions } from './method-run.ts';
 import { LOOP_OUTPUT } from './loop-workload.ts';
 import type { DriverSetup, MemoryDriver, MemoryRun } from './memory-method.ts';
 import { containerId, containerPrefix } from './oci-direct.ts';

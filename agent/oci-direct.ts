@@ -1,48 +1,34 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
-import type { Plan, RuntimeSpec } from '../shared/model/plan.ts';
+import type { RuntimeSpec } from '../shared/model/plan.ts';
 import type { AgentEvent, EnvironmentInfo, Sample } from '../shared/model/run-record.ts';
 import { cgroupMode, hostBasics } from './host-environment.ts';
+import { emitBundle, runtimeVersions, uniform, type MethodRun } from './method-run.ts';
 import { buildRunOrder } from './run-order.ts';
 import { spawnTimed, type SpawnTimedResult } from './spawn-timed.ts';
 import { prepareRunTimer, type PreciseTimer } from './precise-timer.ts';
 import { perfIterationSamples } from './perf-report.ts';
-import { prepareWorkloadBundle } from './workload-bundle.ts';
 import { NOT_THERE, failureText } from './command-output.ts';
 
 // The "oci-direct" method: call each low-level runtime on an OCI bundle, the fewest
 // layers between the timer and the runtime (talk 1's `time runc run ID`, done many times,
 // interleaved, with warm-ups and failures kept). One sample is one container's whole life.
 
-export interface OciDirectRun {
-  /** Validated, with the seed filled in when the order is random. */
-  plan: Plan;
-  runId: string;
-  runDir: string;
-  /** Aborting stops after the current container is cleaned up. */
-  signal: AbortSignal;
-  emit: (event: AgentEvent) => void;
-}
-
 /** How long a create-start sample waits between two `state` polls. */
 const STATE_POLL_MS = 5;
 
-export async function runOciDirect(run: OciDirectRun): Promise<'completed' | 'aborted'> {
+export async function runOciDirect(run: MethodRun): Promise<'completed' | 'aborted'> {
   const { plan, signal, emit } = run;
   const scratchDir = path.join(run.runDir, 'scratch');
   mkdirSync(scratchDir, { recursive: true });
   let timer: PreciseTimer | null = null;
   let queued: { id: string; index: number; runtime: RuntimeSpec; result: Promise<SpawnTimedResult> } | null = null;
   try {
-    const bundle = prepareWorkloadBundle(plan, path.join(run.runDir, 'bundle'));
-    for (const message of bundle.warnings) emit({ type: 'log', level: 'warn', message });
-    emit({ type: 'bundle', bundle: bundle.info });
+    const bundle = emitBundle(run);
     timer = prepareRunTimer(run);
 
-    const versions = await Promise.all(
-      plan.runtimes.map(async (r) => ({ runtime: r.name, binary: r.binary, version: await runtimeVersion(r, plan.timeoutMs, scratchDir, signal) })),
-    );
+    const versions = await runtimeVersions(plan, { timeoutMs: plan.timeoutMs, scratchDir, signal });
     if (signal.aborted) return 'aborted';
     emit({ type: 'versions', versions });
     emit({ type: 'environment', environment: ociDirectEnvironment(plan, bundle.info.path, timer.description) });
@@ -152,12 +138,12 @@ interface Measured {
 }
 
 /** No daemon, no image: the host, the timer and exactly how each runtime binary is called. */
-function ociDirectEnvironment(plan: OciDirectRun['plan'], bundlePath: string, timing: string): EnvironmentInfo {
+function ociDirectEnvironment(plan: MethodRun['plan'], bundlePath: string, timing: string): EnvironmentInfo {
   return {
     method: 'oci-direct',
     ...hostBasics(),
     timing,
-    cgroup: { mode: cgroupMode(), driver: new Set(plan.runtimes.map(cgroupDriverOf)).size === 1 ? cgroupDriverOf(plan.runtimes[0]!) : 'mixed' },
+    cgroup: { mode: cgroupMode(), driver: uniform(plan.runtimes.map(cgroupDriverOf)) },
     components: [],
     containerd: null,
     docker: null,
@@ -261,11 +247,4 @@ async function sweepLeftovers(runtime: RuntimeSpec, runId: string, timeoutMs: nu
     emit({ type: 'log', level: 'warn', message: `${runtime.name} left container ${id} behind; deleting it` });
     await removeContainer(runtime, id, timeoutMs, scratchDir, emit);
   }
-}
-
-/** First line of `BINARY --version`; null when the binary does not answer. */
-async function runtimeVersion(runtime: RuntimeSpec, timeoutMs: number, scratchDir: string, signal: AbortSignal): Promise<string | null> {
-  const result = await spawnTimed([runtime.binary, '--version'], { timeoutMs, scratchDir, signal });
-  if (result.exitCode !== 0) return null;
-  return result.stdout.split('\n').map((line) => line.trim()).find(Boolean) ?? null;
 }

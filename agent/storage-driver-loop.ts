@@ -1,7 +1,8 @@
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { AgentEvent, Sample } from '../shared/model/run-record.ts';
-import { emitBundle, measureLoop, startSampler, uniform, type MethodRun } from './ctr-method.ts';
+import { measureLoop } from './ctr-method.ts';
+import { emitBundle, startSampler, uniform, type MethodRun } from './method-run.ts';
 import { prepareRunTimer } from './precise-timer.ts';
 import type { DaemonSampler } from './daemon-sampler.ts';
 import { editStorageDriver, recoverLeftoverEdit, type DaemonJsonContext, type DaemonJsonEdit, type RuntimeRegistration, type StorageDriverEdit } from './daemon-json.ts';
