@@ -320,12 +320,13 @@ export function IterationChart(props: IterationChartProps) {
         el.dataset.decimated = String(decimated);
         el.dataset.rev = String(rev);
         el.dataset.series = datasets.filter((ds) => ds.rlabKind === 'measured' && dataOf(ds).length > 0).map((ds) => ds.rlabRuntime).join(',');
+        el.dataset.failed = String(datasets.filter((ds) => ds.rlabKind === 'failed').reduce((n, ds) => n + dataOf(ds).length, 0));
       }
     });
   }, [samples, rev, epoch, runtimesKey, warmups]);
 
   return (
-    <div className="chart-box" ref={box} style={{ height }} data-testid="iteration-chart" data-points="0" data-series="" data-colors="">
+    <div className="chart-box" ref={box} style={{ height }} data-testid="iteration-chart" data-points="0" data-series="" data-failed="0" data-colors="">
       <canvas ref={canvas} role="img" aria-label="Startup time of every iteration, per runtime" />
     </div>
   );
