@@ -47,6 +47,8 @@ describe('buildPlan for every kind of run', () => {
     expect(plan).toMatchObject({ workload: 'perf', perf: { ioBytes: 8 * 1024 * 1024 } });
     expect(plan?.perf && 'cpuLoops' in plan.perf).toBe(false);
     expect(plan && runKindOf(plan)).toBe('perf');
+    // A perf plan is not looped over storage drivers: its views have no driver dimension.
+    expect(buildPlan(draft, presets, method({ method: 'docker', measurement: 'perf', storageDrivers: ['overlay2', 'vfs'] })).errors.plan).toMatch(/storageDrivers loops startup plans only/);
     expect(buildPlan(draft, presets, method({ measurement: 'perf', perfSyscalls: '-1' })).errors.perf).toMatch(/getpid/);
   });
 });

@@ -10,6 +10,7 @@ import {
   DEFAULT_DOCKER_HOST,
   DEFAULT_SNAPSHOTTER,
   MEASUREMENT_METHODS,
+  PERF_KERNELS,
   type Plan,
   type RuntimeSpec,
 } from '../../shared/model/plan.ts';
@@ -550,7 +551,7 @@ function PlanTotal({ plan }: { plan: Plan }) {
     <>
       <strong>{starts.toLocaleString('en-US')}</strong> {what} · {runtimes} × {plan.iterations.toLocaleString('en-US')} + {plan.warmups} warm-up
       {drivers > 1 ? ` × ${drivers} storage drivers` : ''}
-      {plan.perf ? ' · 3 kernels each' : ''}
+      {plan.perf ? ` · ${PERF_KERNELS.length} kernels each` : ''}
     </>
   );
 }

@@ -230,7 +230,9 @@ export const Plan = z
   .refine((p) => p.docker?.storageDrivers === undefined || p.docker.storageDriver === undefined, {
     message: 'docker.storageDriver (the driver dockerd must already use) and docker.storageDrivers (a loop that sets each) exclude each other',
   })
-  .refine((p) => p.docker?.storageDrivers === undefined || p.memory === undefined, { message: 'a memory plan runs on the storage driver dockerd has: docker.storageDrivers loops startup and perf plans only' });
+  .refine((p) => p.docker?.storageDrivers === undefined || p.memory === undefined, { message: 'a memory plan runs on the storage driver dockerd has: docker.storageDrivers loops startup plans only' })
+  // The results views compare drivers on startup time; a perf plan per driver (docker.storageDriver) keeps each kernel's chart readable.
+  .refine((p) => p.docker?.storageDrivers === undefined || p.perf === undefined, { message: 'docker.storageDrivers loops startup plans only: for perf on each driver, run one perf plan per driver with docker.storageDriver' });
 export type Plan = z.infer<typeof Plan>;
 
 /** Plan-level containerd options with the defaults filled in. */
