@@ -4,7 +4,7 @@ import { CRI_STEPS, PERF_KERNELS, type Plan } from '../../shared/model/plan.ts';
 import type { Sample } from '../../shared/model/run-record.ts';
 import type { RunListItem, RunMeta, RunStatus } from '../../shared/model/run.ts';
 import { asLabError, call } from '../lab-client.ts';
-import { storeRunExtras } from '../components/bench/run-extras.ts';
+import { addLiveExtras, storeRunExtras } from '../components/bench/run-extras.ts';
 
 // Runs as the renderer sees them: the stored list, and every run it has heard of or opened,
 // fed live by run:* events. A run can reach tens of thousands of samples, so its sample
@@ -247,6 +247,10 @@ export const useRuns = create<RunsState>()((set, get) => {
         }
         case 'run:samples':
           appendSamples(event.runId, event.samples);
+          break;
+        // Kept whether or not a view of the run is mounted: merged once, in the extras store.
+        case 'run:extras':
+          addLiveExtras(event.runId, event);
           break;
         case 'run:log':
           update(event.runId, (run) => {

@@ -16,7 +16,7 @@ const NO_READINGS: DaemonUsageReading[] = [];
 /** Daemon and shim CPU/RSS over the run (methods ctr, docker and cri), with its CSV. */
 export function DaemonUsageCard({ run, live, pngBase }: { run: LiveRun; live: boolean; pngBase: string }) {
   const chart = useRef<Chart | null>(null);
-  const extras = useRunExtras(run.runId, live);
+  const extras = useRunExtras(run.runId);
   const { exporting, exportError, exportFile: exportCsv } = useRunExport(run.runId, 'daemon-usage-csv');
   const readings = extras?.daemonUsage ?? NO_READINGS;
   // The clock's origin: when measuring began (the first reading or the first sample, whichever

@@ -27,7 +27,7 @@ function EnvCard({ title, icon, children, testId }: { title: string; icon: IconN
 
 export function EnvironmentView({ meta }: { meta: RunMeta }) {
   const { facts, plan, bundle } = meta;
-  const extras = useRunExtras(meta.id, meta.status === 'running');
+  const extras = useRunExtras(meta.id);
   const environment = extras?.environment ?? null;
   const duration = meta.finishedAt ? Date.parse(meta.finishedAt) - Date.parse(meta.startedAt) : Number.NaN;
   return (

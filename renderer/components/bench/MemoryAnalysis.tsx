@@ -25,7 +25,7 @@ export function MemoryAnalysis({ run, pngBase, aside }: AnalysisProps) {
   const rolesChart = useRef<Chart | null>(null);
   const [metric, setMetric] = useState<MemoryMetric>('pss');
   const live = isLive(run);
-  const extras = useRunExtras(run.runId, live);
+  const extras = useRunExtras(run.runId);
   const steps = extras?.memorySteps ?? NO_STEPS;
   const runtimes = runtimeNames(run);
   const planned = run.plan?.memory?.containers ?? [];

@@ -29,7 +29,7 @@ export function RunProgress(props: { run: LiveRun; runtimes: readonly string[]; 
   const now = useNow(live);
   const memory = run.plan?.memory;
   // A memory plan has no samples: its unit is the step, read with the run's other records.
-  const steps = useRunExtras(run.runId, live, memory !== undefined)?.memorySteps;
+  const steps = useRunExtras(run.runId, memory !== undefined)?.memorySteps;
   const total = memory && run.plan ? run.plan.runtimes.length * memory.containers.length : plannedTotal(run.plan);
   const done = memory ? (steps?.length ?? 0) : run.samples.length;
   const unit = memory ? 'steps' : 'samples';

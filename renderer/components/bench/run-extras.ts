@@ -2,14 +2,14 @@ import { useEffect } from 'react';
 import { create } from 'zustand';
 import type { DaemonUsageReading, EnvironmentInfo, MemoryStep } from '../../../shared/model/run-record.ts';
 import type { RunDetail } from '../../../shared/model/run.ts';
-import { call, onLabEvent } from '../../lab-client.ts';
+import { call } from '../../lab-client.ts';
 
 // What runs:get carries besides the run's meta and samples: the agent's environment event,
 // the daemon CPU/RSS readings (methods ctr, docker, cri) and a memory plan's steps. Filled
 // by the runs store whenever it reads a run (storeRunExtras: no second runs:get for the
-// same run), read here only for a run nobody has read yet; while a run measures, the
-// runner's `run:extras` events add what it stores as it tails. Kept per run beside the
-// runs store, shared by the run's charts and its environment view.
+// same run), read here only for a run nobody has read yet; while a run measures, the runs
+// store hands on the runner's `run:extras` events (what it stores as it tails). Kept per
+// run beside the runs store, shared by the run's charts and its environment view.
 
 export interface RunExtras {
   environment: EnvironmentInfo | null;
@@ -22,6 +22,8 @@ const NO_STEPS: MemoryStep[] = [];
 
 const useExtrasStore = create<{ byRun: Record<string, RunExtras> }>()(() => ({ byRun: {} }));
 const inFlight = new Set<string>();
+/** Runs whose stored extras were read (runs:get); live events alone may hold only the latest. */
+const read = new Set<string>();
 
 /**
  * Both the stored copy and live events can hold a reading or step: merging by identity
@@ -39,13 +41,16 @@ function merge(current: RunExtras | undefined, next: RunExtras): RunExtras {
   };
 }
 
-function add(runId: string, extras: RunExtras): void {
+/** A `run:extras` event of a measuring run (the runs store hands them all on, viewed or not), or a runs:get reply's extras. */
+export function addLiveExtras(runId: string, detail: Pick<RunDetail, 'environment' | 'daemonUsage' | 'memorySteps'>): void {
+  const extras = { environment: detail.environment ?? null, daemonUsage: detail.daemonUsage ?? NO_READINGS, memorySteps: detail.memorySteps ?? NO_STEPS };
   useExtrasStore.setState((s) => ({ byRun: { ...s.byRun, [runId]: merge(s.byRun[runId], extras) } }));
 }
 
 /** What a runs:get reply holds besides meta and samples, kept for the run's views. */
 export function storeRunExtras(runId: string, detail: Pick<RunDetail, 'environment' | 'daemonUsage' | 'memorySteps'>): void {
-  add(runId, { environment: detail.environment ?? null, daemonUsage: detail.daemonUsage ?? NO_READINGS, memorySteps: detail.memorySteps ?? NO_STEPS });
+  read.add(runId);
+  addLiveExtras(runId, detail);
 }
 
 async function refresh(runId: string): Promise<void> {
@@ -61,19 +66,12 @@ async function refresh(runId: string): Promise<void> {
 }
 
 /**
- * The run's environment, daemon readings and memory steps. `live`: follow the run's
- * `run:extras` events while it measures. `enabled` false: read nothing (a component that
- * needs them only for some runs).
+ * The run's environment, daemon readings and memory steps (live ones arrive through the
+ * runs store). `enabled` false: read nothing (a component that needs them only for some runs).
  */
-export function useRunExtras(runId: string, live: boolean, enabled = true): RunExtras | undefined {
+export function useRunExtras(runId: string, enabled = true): RunExtras | undefined {
   useEffect(() => {
-    if (!enabled) return;
-    if (!useExtrasStore.getState().byRun[runId]) void refresh(runId);
-    if (!live) return;
-    return onLabEvent((event) => {
-      if (event.type !== 'run:extras' || event.runId !== runId) return;
-      add(runId, { environment: event.environment ?? null, daemonUsage: event.daemonUsage, memorySteps: event.memorySteps });
-    });
-  }, [runId, live, enabled]);
+    if (enabled && !read.has(runId)) void refresh(runId);
+  }, [runId, enabled]);
   return useExtrasStore((s) => s.byRun[runId]);
 }
