@@ -51,6 +51,11 @@ export interface RuntimeSummary extends Summary {
   warmups: number;
 }
 
+/** A runtime with no samples yet (a live run just started): tables and charts keep their shape. */
+export function emptySummary(runtime: string): RuntimeSummary {
+  return { runtime, step: null, storageDriver: null, n: 0, failures: 0, warmups: 0, mean: null, median: null, sd: null, min: null, max: null, p5: null, p95: null, p99: null, medianCi: null };
+}
+
 const DEFAULT_CONFIDENCE = 0.95;
 const DEFAULT_RESAMPLES = 2000;
 const DEFAULT_SEED = 0x5eed;

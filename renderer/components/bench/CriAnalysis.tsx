@@ -11,7 +11,8 @@ import { DaemonUsageCard } from './DaemonUsageCard.tsx';
 import { MedianMatrix, type MatrixRow } from './MedianMatrix.tsx';
 import { PartIterationCard } from './PartIterationCard.tsx';
 import { isLive, runtimeNames, type AnalysisProps } from './run-view.ts';
-import { emptySummary, indexSummaries } from './summary-index.ts';
+import { emptySummary } from '../../../shared/stats.ts';
+import { indexSummaries } from './summary-index.ts';
 
 // Method cri: the pod lifecycle of talk 2, each call timed on its own. Where the time goes
 // per runtime (stacked step medians against the whole loop's median), the endpoint's CPU

@@ -1,5 +1,5 @@
 import type { Sample } from '../../../shared/model/run-record.ts';
-import { summarizeSamples, type RuntimeSummary } from '../../../shared/stats.ts';
+import { emptySummary, summarizeSamples, type RuntimeSummary } from '../../../shared/stats.ts';
 
 /**
  * shared/stats.ts summaries in plan order, with an empty row for a runtime that has no
@@ -8,8 +8,5 @@ import { summarizeSamples, type RuntimeSummary } from '../../../shared/stats.ts'
 export function orderedSummaries(samples: readonly Sample[], runtimes: readonly string[]): RuntimeSummary[] {
   const byName = new Map(summarizeSamples(samples).filter((s) => s.step === null && s.storageDriver === null).map((s) => [s.runtime, s]));
   const names = [...runtimes, ...[...byName.keys()].filter((r) => !runtimes.includes(r))];
-  return names.map(
-    (runtime) =>
-      byName.get(runtime) ?? { runtime, step: null, storageDriver: null, n: 0, failures: 0, warmups: 0, mean: null, median: null, sd: null, min: null, max: null, p5: null, p95: null, p99: null, medianCi: null },
-  );
+  return names.map((runtime) => byName.get(runtime) ?? emptySummary(runtime));
 }

@@ -10,7 +10,6 @@ export interface SummaryIndex {
   steps(order: readonly string[]): string[];
   /** Storage drivers the samples name, in the order given first (the plan's), then the others. */
   drivers(order: readonly string[]): string[];
-  all: readonly RuntimeSummary[];
 }
 
 function key(runtime: string, step: string | null, storageDriver: string | null): string {
@@ -30,10 +29,5 @@ export function indexSummaries(samples: readonly Sample[]): SummaryIndex {
     get: (runtime, step, storageDriver = null) => byKey.get(key(runtime, step, storageDriver)),
     steps: (order) => inOrder(steps, order),
     drivers: (order) => inOrder(drivers, order),
-    all,
   };
-}
-
-export function emptySummary(runtime: string, step: string | null = null, storageDriver: string | null = null): RuntimeSummary {
-  return { runtime, step, storageDriver, n: 0, failures: 0, warmups: 0, mean: null, median: null, sd: null, min: null, max: null, p5: null, p95: null, p99: null, medianCi: null };
 }

@@ -29,7 +29,7 @@ export function rolesOf(step: MemoryStep): string {
   return [...counts.entries()].map(([role, n]) => `${n} ${role}`).join(' · ') || 'none';
 }
 
-export function metricOf(step: MemoryStep, metric: MemoryMetric): number | null {
+function metricOf(step: MemoryStep, metric: MemoryMetric): number | null {
   return metric === 'pss' ? step.perContainerPssBytes : step.perContainerMemAvailableDropBytes;
 }
 

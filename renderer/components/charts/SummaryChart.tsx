@@ -1,6 +1,6 @@
 import { useEffect, useRef, type RefObject } from 'react';
 import type { Chart, Plugin, TooltipItem } from 'chart.js';
-import type { RuntimeSummary } from '../../../shared/stats.ts';
+import { emptySummary, type RuntimeSummary } from '../../../shared/stats.ts';
 import { formatMs, formatTick } from '../bench/bench-format.ts';
 import { runtimeColor, withAlpha } from './palette.ts';
 import { useChart } from './use-chart.ts';
@@ -149,6 +149,4 @@ export function SummaryChart(props: { summaries: readonly RuntimeSummary[]; runt
   );
 }
 
-function emptySummary(runtime: string): RuntimeSummary {
-  return { runtime, step: null, storageDriver: null, n: 0, failures: 0, warmups: 0, mean: null, median: null, sd: null, min: null, max: null, p5: null, p95: null, p99: null, medianCi: null };
-}
+

@@ -19,7 +19,7 @@ export function runtimeColor(index: number): string {
 }
 
 /** Mixes #rrggbb with white by `amount` (0: unchanged, 1: white). */
-export function lighten(hex: string, amount: number): string {
+function lighten(hex: string, amount: number): string {
   const n = Number.parseInt(hex.slice(1), 16);
   const mix = (c: number) => Math.round(c + (255 - c) * amount);
   return `#${[(n >> 16) & 255, (n >> 8) & 255, n & 255].map((c) => mix(c).toString(16).padStart(2, '0')).join('')}`;
@@ -29,7 +29,7 @@ export function lighten(hex: string, amount: number): string {
 const LIGHTEST_SHADE = 0.55;
 
 /** The shade of a colour for the i-th of `count` storage drivers: the colour itself first, then lighter. */
-export function driverShade(hex: string, driverIndex: number, driverCount: number): string {
+function driverShade(hex: string, driverIndex: number, driverCount: number): string {
   return driverCount <= 1 ? hex : lighten(hex, (LIGHTEST_SHADE * driverIndex) / (driverCount - 1));
 }
 
