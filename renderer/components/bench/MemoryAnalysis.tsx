@@ -29,7 +29,8 @@ export function MemoryAnalysis({ run, pngBase, aside }: AnalysisProps) {
   const steps = extras?.memorySteps ?? NO_STEPS;
   const runtimes = runtimeNames(run);
   const planned = run.plan?.memory?.containers ?? [];
-  const roles = countedRoles(largestSteps(steps, runtimes));
+  const chosen = largestSteps(steps, runtimes);
+  const roles = countedRoles(chosen);
   const { exporting, exportError, exportFile: exportCsv } = useRunExport(run.runId, 'memory-steps-csv');
 
   return (
@@ -91,7 +92,7 @@ export function MemoryAnalysis({ run, pngBase, aside }: AnalysisProps) {
             </div>
           }
         >
-          <MemoryRolesChart steps={steps} runtimes={runtimes} chartRef={rolesChart} />
+          <MemoryRolesChart chosen={chosen} roles={roles} runtimes={runtimes} chartRef={rolesChart} />
         </ChartCard>
         {aside}
       </div>

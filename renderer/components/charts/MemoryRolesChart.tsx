@@ -25,11 +25,12 @@ export function countedRoles(chosen: readonly (MemoryStep | null)[]): (typeof ME
   return MEMORY_ROLES.filter((role) => chosen.some((s) => s?.processes.some((p) => p.role === role)));
 }
 
-export function MemoryRolesChart(props: { steps: readonly MemoryStep[]; runtimes: readonly string[]; chartRef: RefObject<Chart | null> }) {
-  const { steps, runtimes, chartRef } = props;
+/** `chosen` and `roles`: largestSteps and countedRoles of the run, which the view computes for its own legend too. */
+export function MemoryRolesChart(props: { chosen: readonly (MemoryStep | null)[]; roles: readonly (typeof MEMORY_ROLES)[number][]; runtimes: readonly string[]; chartRef: RefObject<Chart | null> }) {
+  const { chosen, roles, runtimes, chartRef } = props;
   const height = Math.max(150, 60 + runtimes.length * 48);
   const box = useRef<HTMLDivElement>(null);
-  const picked = useRef<(MemoryStep | null)[]>([]);
+  const picked = useRef<readonly (MemoryStep | null)[]>([]);
 
   const { canvasRef, ownRef } = useChart<'bar', (number | null)[], string>(chartRef, () => ({
     type: 'bar',
@@ -66,9 +67,7 @@ export function MemoryRolesChart(props: { steps: readonly MemoryStep[]; runtimes
   useEffect(() => {
     const chart = ownRef.current;
     if (!chart) return;
-    const chosen = largestSteps(steps, runtimes);
     picked.current = chosen;
-    const roles = countedRoles(chosen);
     chart.data.labels = [...runtimes];
     chart.data.datasets = roles.map((role) => ({
       label: role,
@@ -85,7 +84,7 @@ export function MemoryRolesChart(props: { steps: readonly MemoryStep[]; runtimes
       box.current.dataset.roles = roles.join(',');
       box.current.dataset.runtimes = runtimes.filter((_, i) => chosen[i]).join(',');
     }
-  }, [steps, runtimes, ownRef]);
+  }, [chosen, roles, runtimes, ownRef]);
 
   return (
     <div className="chart-box" ref={box} style={{ height }} data-testid="memory-roles-chart" data-roles="" data-runtimes="">
