@@ -2,16 +2,16 @@ import { useEffect, useState } from 'react';
 import type { RunListItem } from '../../shared/model/run.ts';
 import { Icon } from '../components/Icon.tsx';
 import { formatDate, STATUS_LABELS } from '../components/bench/bench-format.ts';
-import { downloadText } from '../components/bench/download.ts';
-import { exportsFor, kindOf, RUN_KIND_LABELS, type ExportKind } from '../components/bench/run-kind.ts';
+import { exportsFor, kindOf, RUN_KIND_LABELS } from '../components/bench/run-kind.ts';
 import { EnvironmentView } from '../components/bench/EnvironmentView.tsx';
 import { RunAnalysis } from '../components/bench/RunAnalysis.tsx';
 import { runtimeNames } from '../components/bench/run-view.ts';
+import { useRunExport } from '../components/bench/use-run-export.ts';
 import { RunLog } from '../components/bench/RunLog.tsx';
 import { RunProgress } from '../components/bench/RunProgress.tsx';
 import { ConfirmDialog } from '../components/ConnectDialogs.tsx';
 import { StatusPill } from '../components/StatusPill.tsx';
-import { asLabError, call } from '../lab-client.ts';
+import { asLabError } from '../lab-client.ts';
 import { useApp } from '../store/app-store.ts';
 import { isTerminal, useRuns, type LiveRun } from '../store/runs-store.ts';
 
@@ -175,8 +175,8 @@ function RunDetailView({ runId }: { runId: string }) {
   const [confirming, setConfirming] = useState(false);
   const [deleting, setDeleting] = useState(false);
   const [deleteError, setDeleteError] = useState<string | null>(null);
-  const [exporting, setExporting] = useState<ExportKind | null>(null);
-  const [exportError, setExportError] = useState<string | null>(null);
+  const { exporting, exportError, exportFile } = useRunExport(runId);
+  const [abortError, setAbortError] = useState<string | null>(null);
   const [aborting, setAborting] = useState(false);
 
   if (!run || (!run.meta && run.loading)) {
@@ -205,19 +205,6 @@ function RunDetailView({ runId }: { runId: string }) {
   const live = !isTerminal(run.phase);
   const kind = kindOf(meta.plan);
 
-  async function exportFile(kind: ExportKind) {
-    setExporting(kind);
-    setExportError(null);
-    try {
-      const file = await call('runs:export', { runId, kind });
-      downloadText(file.filename, file.mimeType, file.content);
-    } catch (err) {
-      setExportError(asLabError(err).message);
-    } finally {
-      setExporting(null);
-    }
-  }
-
   async function doDelete() {
     setDeleting(true);
     setDeleteError(null);
@@ -231,10 +218,11 @@ function RunDetailView({ runId }: { runId: string }) {
 
   async function abort() {
     setAborting(true);
+    setAbortError(null);
     try {
       await useRuns.getState().abort(runId);
     } catch (err) {
-      setExportError(asLabError(err).message);
+      setAbortError(asLabError(err).message);
       setAborting(false);
     }
   }
@@ -293,6 +281,12 @@ function RunDetailView({ runId }: { runId: string }) {
           <div className="callout callout--bad" data-testid="export-error">
             <Icon name="alert" size={16} />
             <span>{exportError}</span>
+          </div>
+        ) : null}
+        {abortError ? (
+          <div className="callout callout--bad" data-testid="abort-error">
+            <Icon name="alert" size={16} />
+            <span>{abortError}</span>
           </div>
         ) : null}
         {live ? (

@@ -17,7 +17,7 @@ const NO_READINGS: DaemonUsageReading[] = [];
 export function DaemonUsageCard({ run, live, pngBase }: { run: LiveRun; live: boolean; pngBase: string }) {
   const chart = useRef<Chart | null>(null);
   const extras = useRunExtras(run.runId);
-  const { exporting, exportError, exportFile: exportCsv } = useRunExport(run.runId, 'daemon-usage-csv');
+  const { exporting, exportError, exportFile } = useRunExport(run.runId);
   const readings = extras?.daemonUsage ?? NO_READINGS;
   // The clock's origin: when measuring began (the first reading or the first sample, whichever
   // came first), the same live and afterwards, without the deploy time before it.
@@ -36,7 +36,7 @@ export function DaemonUsageCard({ run, live, pngBase }: { run: LiveRun; live: bo
       chart={chart}
       pngName={`${pngBase}-daemon-usage`}
       tools={
-        <button type="button" className="btn btn--small" title="Every reading of every daemon and shim process as CSV" data-testid="export-daemon-usage-csv" disabled={exporting || readings.length === 0} onClick={() => void exportCsv()}>
+        <button type="button" className="btn btn--small" title="Every reading of every daemon and shim process as CSV" data-testid="export-daemon-usage-csv" disabled={exporting !== null || readings.length === 0} onClick={() => void exportFile('daemon-usage-csv')}>
           <Icon name="file" size={14} /> CSV
         </button>
       }

@@ -31,7 +31,7 @@ export function MemoryAnalysis({ run, pngBase, aside }: AnalysisProps) {
   const planned = run.plan?.memory?.containers ?? [];
   const chosen = largestSteps(steps, runtimes);
   const roles = countedRoles(chosen);
-  const { exporting, exportError, exportFile: exportCsv } = useRunExport(run.runId, 'memory-steps-csv');
+  const { exporting, exportError, exportFile } = useRunExport(run.runId);
 
   return (
     <div className="run-analysis" data-testid="memory-analysis" data-steps={steps.length}>
@@ -53,7 +53,7 @@ export function MemoryAnalysis({ run, pngBase, aside }: AnalysisProps) {
               testId="memory-metric"
               dataName="metric"
             />
-            <button type="button" className="btn btn--small" title="Every step as CSV: PSS, MemAvailable, the processes counted" data-testid="export-memory-steps-csv-card" disabled={exporting || steps.length === 0} onClick={() => void exportCsv()}>
+            <button type="button" className="btn btn--small" title="Every step as CSV: PSS, MemAvailable, the processes counted" data-testid="export-memory-steps-csv-card" disabled={exporting !== null || steps.length === 0} onClick={() => void exportFile('memory-steps-csv')}>
               <Icon name="file" size={14} /> CSV
             </button>
           </>

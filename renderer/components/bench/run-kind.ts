@@ -1,4 +1,5 @@
 import { runKindOf, type RunKind } from '../../../shared/model/run.ts';
+import type { ChannelInput } from '../../../shared/contract/ipc-contract.ts';
 import type { Plan } from '../../../shared/model/plan.ts';
 
 // What a run measured, as the Results page names it, and which files it offers: a memory
@@ -12,7 +13,8 @@ export const RUN_KIND_LABELS: Record<RunKind, { label: string; short: string }> 
   perf: { label: 'Performance inside the container', short: 'perf' },
 };
 
-export type ExportKind = 'samples-csv' | 'summary-csv' | 'environment-json' | 'memory-steps-csv';
+/** The run-level files of the Results header; daemon readings are exported from their own card. */
+export type ExportKind = Exclude<ChannelInput<'runs:export'>['kind'], 'daemon-usage-csv'>;
 
 export interface ExportChoice {
   kind: ExportKind;

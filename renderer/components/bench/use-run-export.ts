@@ -3,21 +3,24 @@ import type { ChannelInput } from '../../../shared/contract/ipc-contract.ts';
 import { asLabError, call } from '../../lab-client.ts';
 import { downloadText } from './download.ts';
 
-// One export button of a run's card: the file made by main (runs:export) and saved, the
-// button disabled while it is made, and main's reason shown when it fails.
+// A run's export buttons: the file made by main (runs:export) and saved, the buttons
+// disabled while one is made, and main's reason shown when it fails.
+
+type ExportKind = ChannelInput<'runs:export'>['kind'];
 
 export interface RunExport {
-  exporting: boolean;
+  /** The file being made, or null. */
+  exporting: ExportKind | null;
   exportError: string | null;
-  exportFile: () => Promise<void>;
+  exportFile: (kind: ExportKind) => Promise<void>;
 }
 
-export function useRunExport(runId: string, kind: ChannelInput<'runs:export'>['kind']): RunExport {
-  const [exporting, setExporting] = useState(false);
+export function useRunExport(runId: string): RunExport {
+  const [exporting, setExporting] = useState<ExportKind | null>(null);
   const [exportError, setExportError] = useState<string | null>(null);
 
-  async function exportFile() {
-    setExporting(true);
+  async function exportFile(kind: ExportKind) {
+    setExporting(kind);
     setExportError(null);
     try {
       const file = await call('runs:export', { runId, kind });
@@ -25,7 +28,7 @@ export function useRunExport(runId: string, kind: ChannelInput<'runs:export'>['k
     } catch (err) {
       setExportError(asLabError(err).message);
     } finally {
-      setExporting(false);
+      setExporting(null);
     }
   }
 
