@@ -1,7 +1,8 @@
 import path from 'node:path/posix';
 import type { Plan } from '../../shared/model/plan.ts';
-import { AgentEvent, type Sample } from '../../shared/model/run-record.ts';
+import type { Sample } from '../../shared/model/run-record.ts';
 import type { AgentBundle } from '../agent/agent-bundle.ts';
+import { consumeLines } from '../bench/event-tailer.ts';
 import { deployAgent } from '../bench/remote-agent.ts';
 import type { ExecResult, Transport } from '../transport/transport.ts';
 
@@ -39,14 +40,8 @@ export async function runCriProbe(transport: Transport, asRoot: RunAsRoot, loadB
   try {
     const ran = await asRoot([agent.node, agent.agentPath, 'run', '--run-dir', runDir, '--run-id', runId], timeoutMs);
     const read = await asRoot(['cat', path.join(runDir, 'events.jsonl')], 20_000);
-    const events = read.stdout.split('\n').filter(Boolean).flatMap((line) => {
-      try {
-        const parsed = AgentEvent.safeParse(JSON.parse(line));
-        return parsed.success ? [parsed.data] : [];
-      } catch {
-        return [];
-      }
-    });
+    // The agent writes whole lines; what does not parse is left out, as the run tailer does.
+    const { events } = consumeLines(Buffer.from(read.stdout), 0);
     const samples = events.flatMap((e) => (e.type === 'sample' ? [e.sample] : []));
     const finished = events.find((e) => e.type === 'finished');
     const warnings = events.flatMap((e) => (e.type === 'log' && e.level !== 'info' ? [`${e.level}: ${e.message}`] : []));
