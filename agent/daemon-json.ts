@@ -246,20 +246,8 @@ export function editStorageDriver(ctx: DaemonJsonContext, registrations: Readonl
 
 /** The storage driver `docker info` shows once the runtimes are there too (what it shows at the deadline otherwise). */
 async function waitForDriver(ctx: DaemonJsonContext, driver: string, accepted: (runtimes: Record<string, unknown>) => boolean): Promise<string | null> {
-  const deadline = Date.now() + DAEMON_WAIT_MS;
-  for (;;) {
-    const result = await spawnTimed([...ctx.docker, 'info', '--format', '{{json .}}'], { timeoutMs: ctx.timeoutMs, scratchDir: ctx.scratchDir });
-    let info: { Driver?: unknown; Runtimes?: unknown } = {};
-    try {
-      info = JSON.parse(result.stdout) as typeof info;
-    } catch {
-      // not answering yet
-    }
-    const shown = typeof info.Driver === 'string' ? info.Driver : null;
-    const runtimes = info.Runtimes !== null && typeof info.Runtimes === 'object' ? (info.Runtimes as Record<string, unknown>) : null;
-    if ((shown === driver && runtimes && accepted(runtimes)) || Date.now() >= deadline) return shown;
-    await sleep(POLL_MS);
-  }
+  const { info } = await waitForInfo(ctx, (i) => i.driver === driver && i.runtimes !== null && accepted(i.runtimes), DAEMON_WAIT_MS);
+  return info?.driver ?? null;
 }
 
 /** The registrations daemon.json lacks; throws when it registers one of the names differently. */
@@ -392,14 +380,35 @@ function removeStores(ctx: DaemonJsonContext, stores: readonly string[]): string
 }
 
 /** The runtimes dockerd knows (`docker info`), or null when it does not answer. */
-export async function dockerRuntimes(ctx: Pick<DaemonJsonContext, 'docker' | 'scratchDir' | 'timeoutMs'>): Promise<Record<string, unknown> | null> {
-  const result = await spawnTimed([...ctx.docker, 'info', '--format', '{{json .Runtimes}}'], { timeoutMs: ctx.timeoutMs, scratchDir: ctx.scratchDir });
+interface DockerInfo {
+  driver: string | null;
+  runtimes: Record<string, unknown> | null;
+}
+
+/** The parts of `docker info` the edits wait for; null while dockerd does not answer. */
+async function dockerInfo(ctx: DaemonJsonContext): Promise<DockerInfo | null> {
+  const result = await spawnTimed([...ctx.docker, 'info', '--format', '{{json .}}'], { timeoutMs: ctx.timeoutMs, scratchDir: ctx.scratchDir });
   if (result.exitCode !== 0) return null;
+  let info: { Driver?: unknown; Runtimes?: unknown };
   try {
-    const parsed: unknown = JSON.parse(result.stdout);
-    return parsed !== null && typeof parsed === 'object' ? (parsed as Record<string, unknown>) : null;
+    info = JSON.parse(result.stdout) as typeof info;
   } catch {
     return null;
+  }
+  return {
+    driver: typeof info.Driver === 'string' ? info.Driver : null,
+    runtimes: info.Runtimes !== null && typeof info.Runtimes === 'object' ? (info.Runtimes as Record<string, unknown>) : null,
+  };
+}
+
+/** Polls `docker info` until `done` holds of it or `waitMs` passes; the last info read. */
+async function waitForInfo(ctx: DaemonJsonContext, done: (info: DockerInfo) => boolean, waitMs: number): Promise<{ info: DockerInfo | null; done: boolean }> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const info = await dockerInfo(ctx);
+    if (info && done(info)) return { info, done: true };
+    if (Date.now() >= deadline) return { info, done: false };
+    await sleep(POLL_MS);
   }
 }
 
@@ -420,13 +429,7 @@ async function applyChange(ctx: DaemonJsonContext, pid: number, how: 'reload' | 
 }
 
 async function waitForRuntimes(ctx: DaemonJsonContext, accepted: (runtimes: Record<string, unknown>) => boolean, waitMs: number): Promise<boolean> {
-  const deadline = Date.now() + waitMs;
-  for (;;) {
-    const runtimes = await dockerRuntimes(ctx);
-    if (runtimes && accepted(runtimes)) return true;
-    if (Date.now() >= deadline) return false;
-    await sleep(POLL_MS);
-  }
+  return (await waitForInfo(ctx, (i) => i.runtimes !== null && accepted(i.runtimes), waitMs)).done;
 }
 
 function parseConfig(target: string, content: Buffer | null): Record<string, unknown> {
