@@ -230,9 +230,12 @@ const DEFAULT_CONTAINERD_SOCKET = '/run/containerd/containerd.sock';
 const DEFAULT_CRIO_SOCKET = '/var/run/crio/crio.sock';
 const DEFAULT_DOCKER_SOCKET = '/run/docker.sock';
 
-/** "unix:///var/run/x.sock" and "/var/run/x.sock" name the same socket as "/run/x.sock". */
+/**
+ * For comparing: "unix:///var/run/x.sock", "unix:/var/run/x.sock" and "/var/run/x.sock" name
+ * the same socket as "/run/x.sock" (to connect, cri-error.ts's socketPathOf keeps the path as given).
+ */
 export function socketPath(address: string): string {
-  return address.replace(/^unix:\/\//, '').replace(/^\/var\/run\//, '/run/');
+  return address.replace(/^unix:(\/\/)?/, '').replace(/^\/var\/run\//, '/run/');
 }
 
 /** The value after any of `flags` in an argv (`--flag value` or `--flag=value`). */
