@@ -54,11 +54,11 @@ export async function runCtr(run: MethodRun): Promise<'completed' | 'aborted'> {
 
     sampler = startSampler(plan, emit, { containerdSocket: options.address, dockerSocket: null, shimNamespaces: [options.namespace] });
     const byName = new Map(invocations.map((i) => [i.runtime, i]));
-    return await measureLoop(run, scratchDir, {
+    return (await measureLoop(run, scratchDir, {
       timer,
       command: (runtime, id) => [...ctr, 'run', '--rm', ...byName.get(runtime.name)!.flags, image.ref, id],
       cleanup: (runtime, id) => removeCtrContainer({ ctr, ...options, invocation: byName.get(runtime.name)!, id, timeoutMs: plan.timeoutMs, scratchDir, emit }),
-    });
+    })).outcome;
   } finally {
     await sampler?.stop();
     rmSync(scratchDir, { recursive: true, force: true });
@@ -249,12 +249,18 @@ export interface LoopHooks {
   sampleTag?: Pick<Sample, 'storageDriver'>;
 }
 
+/** How the loop ended, and the seq the next sample would have (a storage-driver loop goes on from it). */
+export interface LoopResult {
+  outcome: 'completed' | 'aborted';
+  nextSeq: number;
+}
+
 /**
  * The interleaved loop shared by the daemon methods: warm-ups first, then measured rounds,
  * every iteration a sample — failures with the client's own error text. Aborting stops
  * after the current iteration is cleaned up; that iteration is logged, not recorded.
  */
-export async function measureLoop(run: MethodRun, scratchDir: string, hooks: LoopHooks): Promise<'completed' | 'aborted'> {
+export async function measureLoop(run: MethodRun, scratchDir: string, hooks: LoopHooks): Promise<LoopResult> {
   const { plan, signal, emit } = run;
   const runtimes = new Map(plan.runtimes.map((r) => [r.name, r]));
   const slots = buildRunOrder({ ...plan, runtimes: plan.runtimes.map((r) => r.name) });
@@ -262,7 +268,7 @@ export async function measureLoop(run: MethodRun, scratchDir: string, hooks: Loo
   let seq = hooks.firstSeq ?? 0;
   try {
     for (const slot of slots) {
-      if (signal.aborted) return 'aborted';
+      if (signal.aborted) return { outcome: 'aborted', nextSeq: seq };
       const runtime = runtimes.get(slot.runtime);
       if (!runtime) throw new Error(`run order names unknown runtime ${slot.runtime}`);
       const id = daemonContainerId(run.runId, runtime.name, seq);
@@ -273,7 +279,7 @@ export async function measureLoop(run: MethodRun, scratchDir: string, hooks: Loo
       if (error !== null || result.aborted) await hooks.cleanup(runtime, id);
       if (result.aborted) {
         emit({ type: 'log', level: 'info', message: `abort interrupted ${runtime.name} at seq ${seq}; that iteration is not recorded` });
-        return 'aborted';
+        return { outcome: 'aborted', nextSeq: seq };
       }
       const sample: Sample = {
         seq, runtime: runtime.name, iteration: slot.iteration, warmup: slot.warmup, startedAt,
@@ -283,7 +289,7 @@ export async function measureLoop(run: MethodRun, scratchDir: string, hooks: Loo
       for (const s of samples) emit({ type: 'sample', sample: s });
       seq += samples.length;
     }
-    return 'completed';
+    return { outcome: 'completed', nextSeq: seq };
   } finally {
     hooks.timer.native?.close();
   }

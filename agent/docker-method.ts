@@ -57,7 +57,7 @@ export async function runDocker(run: MethodRun): Promise<'completed' | 'aborted'
 
     // dockerd's containers live in containerd's "moby" namespace; containerd is the one dockerd names.
     sampler = startSampler(plan, emit, { containerdSocket: null, dockerSocket: options.host, shimNamespaces: ['moby'] });
-    return await measureLoop(run, scratchDir, { timer, ...dockerRunHooks(run, prepared, scratchDir) });
+    return (await measureLoop(run, scratchDir, { timer, ...dockerRunHooks(run, prepared, scratchDir) })).outcome;
   } finally {
     await sampler?.stop();
     // Not given the abort signal: an aborted run must still give the user's file back.

@@ -46,10 +46,7 @@ export async function runStorageDriverLoop(run: MethodRun, drivers: readonly str
   let nextSeq = 0;
   const looped: MethodRun = {
     ...run,
-    emit: (event) => {
-      if (event.type === 'sample') nextSeq = Math.max(nextSeq, event.sample.seq + 1);
-      run.emit(event.type === 'environment' ? withLoop(event, confirmed, edit?.registered ?? []) : event);
-    },
+    emit: (event) => run.emit(event.type === 'environment' ? withLoop(event, confirmed, edit?.registered ?? []) : event),
   };
   let originalDriver: string | null = null;
   try {
@@ -91,13 +88,13 @@ export async function runStorageDriverLoop(run: MethodRun, drivers: readonly str
       const sampler: DaemonSampler | null = startSampler(plan, looped.emit, { containerdSocket: null, dockerSocket: options.host, shimNamespaces: ['moby'] });
       let outcome: 'completed' | 'aborted';
       try {
-        outcome = await measureLoop(looped, scratchDir, {
+        ({ outcome, nextSeq } = await measureLoop(looped, scratchDir, {
           timer,
           // Cleanup warnings go through the loop's emit, which passes logs on unchanged.
           ...dockerRunHooks(looped, prepared, scratchDir),
           firstSeq: nextSeq,
           sampleTag: { storageDriver: driver },
-        });
+        }));
       } finally {
         await sampler?.stop();
       }
