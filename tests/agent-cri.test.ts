@@ -8,7 +8,7 @@ import { startDaemonSampler } from '../agent/daemon-sampler.ts';
 import { CRI_STEPS } from '../shared/model/plan.ts';
 import type { AgentEvent, Sample } from '../shared/model/run-record.ts';
 import { startDaemons, type TestDaemons } from './lab/daemons.ts';
-import { createAgentWorkspace, readEvents, samplesOf, type AgentWorkspace } from './lab/agent-process.ts';
+import { createAgentWorkspace, logs, readEvents, samplesOf, type AgentWorkspace } from './lab/agent-process.ts';
 
 // Method "cri" as it runs on a lab host: the bundled agent speaks CRI v1 over gRPC (its own
 // client) to a real containerd started for this file with the CRI plugin, handlers runc and
@@ -49,10 +49,6 @@ function finished(events: AgentEvent[]): Extract<AgentEvent, { type: 'finished' 
   const last = events.at(-1);
   if (last?.type !== 'finished') throw new Error(`no finished event: ${JSON.stringify(events.slice(-3))}`);
   return last;
-}
-
-function logs(events: AgentEvent[]): string[] {
-  return events.flatMap((e) => (e.type === 'log' ? [`${e.level}: ${e.message}`] : []));
 }
 
 /** Samples grouped per runtime and iteration (warm-ups apart). */

@@ -14,7 +14,7 @@ import type { LabEvent } from '../shared/contract/ipc-contract.ts';
 import { Plan } from '../shared/model/plan.ts';
 import { AgentEvent, type DaemonUsageReading, type EnvironmentInfo, type Sample } from '../shared/model/run-record.ts';
 import { startDaemons, type TestDaemons } from './lab/daemons.ts';
-import { createAgentWorkspace, readEvents, samplesOf, waitFor, median, type AgentWorkspace } from './lab/agent-process.ts';
+import { createAgentWorkspace, logs, only, readEvents, samplesOf, waitFor, median, type AgentWorkspace } from './lab/agent-process.ts';
 
 // Methods ctr and docker as they run on a lab host: the agent bundled as the desktop ships
 // it, started with `node`, against a real containerd and a real dockerd started for this
@@ -70,18 +70,6 @@ function dockerPlan(runtimes: object[], extra: object = {}) {
 function usageOf(events: AgentEvent[]): DaemonUsageReading[] {
   return events.flatMap((e) => (e.type === 'daemon-usage' ? e.samples : []));
 }
-
-function only<T extends AgentEvent['type']>(events: AgentEvent[], type: T): Extract<AgentEvent, { type: T }> {
-  const found = events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
-  expect(found, `exactly one ${type} event`).toHaveLength(1);
-  return found[0] as Extract<AgentEvent, { type: T }>;
-}
-
-function logs(events: AgentEvent[]): string[] {
-  return events.flatMap((e) => (e.type === 'log' ? [`${e.level}: ${e.message}`] : []));
-}
-
-
 
 function recordMedians(method: string, samples: Sample[]): void {
   medians[method] = {};

@@ -6,8 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isStaticElf, prepareBundle } from '../agent/bundle.ts';
 import { containerId } from '../agent/oci-direct.ts';
 import { buildRunOrder } from '../agent/run-order.ts';
-import { AgentEvent } from '../shared/model/run-record.ts';
-import { createAgentWorkspace, readEvents, samplesOf, waitFor, median, containerIds, type AgentWorkspace } from './lab/agent-process.ts';
+import { createAgentWorkspace, readEvents, samplesOf, waitFor, median, containerIds, only, type AgentWorkspace } from './lab/agent-process.ts';
 import { isRunning } from './lab/process-state.ts';
 
 // The host agent as it runs on a lab host: bundled by the same code the desktop uses,
@@ -29,12 +28,6 @@ beforeAll(async () => {
 afterAll(() => {
   ws?.remove();
 });
-
-function only<T extends AgentEvent['type']>(events: AgentEvent[], type: T): Extract<AgentEvent, { type: T }> {
-  const found = events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
-  expect(found, `exactly one ${type} event`).toHaveLength(1);
-  return found[0] as Extract<AgentEvent, { type: T }>;
-}
 
 describe('host agent, oci-direct, against the real runtimes of this host', () => {
   it('measures runc, runsc and crun interleaved round-robin, keeping warm-ups and failures', async () => {

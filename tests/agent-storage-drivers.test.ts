@@ -6,7 +6,7 @@ import { PENDING_SUFFIX } from '../agent/daemon-json.ts';
 import { startFailure } from '../agent/dockerd-process.ts';
 import type { AgentEvent } from '../shared/model/run-record.ts';
 import { startDaemons, type TestDaemons } from './lab/daemons.ts';
-import { createAgentWorkspace, median, readEvents, samplesOf, waitFor, type AgentWorkspace } from './lab/agent-process.ts';
+import { createAgentWorkspace, logs, median, readEvents, samplesOf, waitFor, type AgentWorkspace } from './lab/agent-process.ts';
 
 // The storage-driver loop (issue 4 point 6) as it runs on a lab host: the bundled agent
 // against a real dockerd started for this file in a temp folder on ext4, where overlay2, vfs
@@ -48,10 +48,6 @@ function loopPlan(runtimes: object[], storageDrivers: string[], extra: object = 
 
 function docker(...args: string[]) {
   return spawnSync('docker', ['-H', daemons.dockerHost, ...args], { encoding: 'utf8', timeout: 60_000 });
-}
-
-function logs(events: AgentEvent[]): string[] {
-  return events.flatMap((e) => (e.type === 'log' ? [`${e.level}: ${e.message}`] : []));
 }
 
 function environments(events: AgentEvent[]) {

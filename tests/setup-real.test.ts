@@ -15,6 +15,7 @@ import { runSetup, type SetupEvent, type SetupResult } from '../services/setup/r
 import { verifyRuntimes } from '../services/setup/verify.ts';
 import { startSshd, type TestSshd } from './lab/sshd.ts';
 import { labParams } from './lab/setup-params.ts';
+import { CAP_SYS_RESOURCE, hasCapability } from './lab/process-state.ts';
 
 // The setup engine for real on this machine (Debian 12, root): runc, crun, runsc,
 // containerd and Docker recipes through the local transport and through a real sshd on
@@ -243,11 +244,3 @@ describe('restore', () => {
     expect(await restoreConfigs(local, context, String(PARAMS.labDir))).toEqual([]);
   });
 });
-
-const CAP_SYS_RESOURCE = 24;
-
-/** Whether this process (root here) holds a capability, from CapEff in /proc/self/status. */
-function hasCapability(bit: number): boolean {
-  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
-  return ((BigInt(`0x${hex}`) >> BigInt(bit)) & 1n) === 1n;
-}

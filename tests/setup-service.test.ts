@@ -11,6 +11,7 @@ import { controlDaemon } from '../services/setup/maintenance.ts';
 import { createLocalTransport } from '../services/transport/local-transport.ts';
 import { startSshd, type TestSshd } from './lab/sshd.ts';
 import { labParams } from './lab/setup-params.ts';
+import { CAP_SYS_RESOURCE, hasCapability } from './lab/process-state.ts';
 
 // The setup wizard's service behind the IPC channels, for real: the app's own dispatcher
 // (input and output validated against the contract, as the renderer gets them), HostService
@@ -338,11 +339,3 @@ describe('the sudo password', () => {
     for (const file of files) if (statSync(file).size < 10_000_000) expect(readFileSync(file, 'utf8')).not.toContain(SUDO_PASSWORD);
   }, 180_000);
 });
-
-const CAP_SYS_RESOURCE = 24;
-
-/** Whether this process (root here) holds a capability, from CapEff in /proc/self/status. */
-function hasCapability(bit: number): boolean {
-  const hex = /^CapEff:\s*([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))?.[1] ?? '0';
-  return ((BigInt(`0x${hex}`) >> BigInt(bit)) & 1n) === 1n;
-}

@@ -6,6 +6,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { buildAgentBundle } from '../../services/agent/agent-bundle.ts';
+import { expect } from 'vitest';
 import { AgentEvent, type Sample } from '../../shared/model/run-record.ts';
 
 export interface AgentResult {
@@ -85,4 +86,16 @@ export function containerIds(binary: string, globalArgs: string[] = []): string[
   const listed = spawnSync(binary, [...globalArgs, 'list', '--quiet'], { encoding: 'utf8' });
   if (listed.status !== 0) throw new Error(`${binary} list failed: ${listed.stderr}`);
   return listed.stdout.split('\n').filter(Boolean);
+}
+
+/** The one event of `type` the run must have. */
+export function only<T extends AgentEvent['type']>(events: AgentEvent[], type: T): Extract<AgentEvent, { type: T }> {
+  const found = events.filter((e): e is Extract<AgentEvent, { type: T }> => e.type === type);
+  expect(found, `exactly one ${type} event`).toHaveLength(1);
+  return found[0] as Extract<AgentEvent, { type: T }>;
+}
+
+/** Every log line, as "level: message". */
+export function logs(events: AgentEvent[]): string[] {
+  return events.flatMap((e) => (e.type === 'log' ? [`${e.level}: ${e.message}`] : []));
 }
