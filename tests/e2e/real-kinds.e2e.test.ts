@@ -13,7 +13,7 @@ import { CRI_STEPS, PERF_KERNELS } from '../../shared/model/plan.ts';
 import { startDaemons, type TestDaemons } from '../lab/daemons.ts';
 import { useDaemonSuite } from './daemon-suite.ts';
 import { expectPng, medianTable, openInResults, pickRuntimes, samplesCsv } from './real-run-views.ts';
-import { addTrustedKeyHost, startRun, UI_TIMEOUT, until, untilCompleted } from './ui-flows.ts';
+import { addTrustedKeyHost, expectEachPartDrawn, startRun, UI_TIMEOUT, until, untilCompleted } from './ui-flows.ts';
 
 const RUN_TIMEOUT = 240_000;
 const PERF_RUNTIMES = ['runc', 'runsc'];
@@ -109,11 +109,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     await expectPng(page, 'perf-card', `runtime-lab-${runId}-perf-absolute.png`);
 
     const card = page.getByTestId('perf-iterations-card');
-    for (const part of [...PERF_KERNELS, 'whole']) {
-      await card.locator(`[data-testid="part-option"][data-part="${part}"]`).click();
-      await until(`${part} drawn`, async () => (await card.getByTestId('iteration-chart').getAttribute('data-series')) === PERF_RUNTIMES.join(','));
-      await until(`${part}: every iteration`, async () => (await card.getByTestId('iteration-chart').getAttribute('data-points')) === String(PERF_RUNTIMES.length * (PERF_ITERATIONS + PERF_WARMUPS)));
-    }
+    await expectEachPartDrawn(card, PERF_KERNELS, PERF_RUNTIMES.join(','), PERF_RUNTIMES.length * (PERF_ITERATIONS + PERF_WARMUPS));
     await card.evaluate((el) => el.scrollIntoView({ block: 'center' }));
     await suite.lab.screenshot('real-perf-03-iterations');
     await page.getByTestId('perf-table-card').evaluate((el) => el.scrollIntoView({ block: 'center' }));
@@ -181,11 +177,7 @@ describe('Real perf and CRI runs, planned on the Benchmarks page and read in Res
     // Each step's iterations, warm-ups included.
     const card = page.getByTestId('cri-iterations-card');
     expect(await card.getByTestId('part-option').evaluateAll((els) => els.map((e) => e.getAttribute('data-part')))).toEqual(['whole', ...CRI_STEPS]);
-    for (const part of ['whole', ...CRI_STEPS]) {
-      await card.locator(`[data-testid="part-option"][data-part="${part}"]`).click();
-      await until(`${part} drawn`, async () => (await card.getByTestId('iteration-chart').getAttribute('data-series')) === 'runc');
-      await until(`${part}: every pod`, async () => (await card.getByTestId('iteration-chart').getAttribute('data-points')) === String(CRI_ITERATIONS + CRI_WARMUPS));
-    }
+    await expectEachPartDrawn(card, CRI_STEPS, 'runc', CRI_ITERATIONS + CRI_WARMUPS);
     await card.locator('[data-testid="part-option"][data-part="RunPodSandbox"]').click();
     await card.evaluate((el) => el.scrollIntoView({ block: 'center' }));
     await suite.lab.screenshot('real-cri-03-iterations');

@@ -13,7 +13,7 @@ import { openLabPage, type LabPage } from './browser-harness.ts';
 import { chartColours, colourByAttr, expectDriverColoursAgree } from './colour-agreement.ts';
 import { criRunFixture, perfRunFixture, seedRun, storageDriverRunFixture } from './fixtures/agent-event-fixtures.ts';
 import { parseCsv } from './read-csv.ts';
-import { downloadOf, UI_TIMEOUT, until } from './ui-flows.ts';
+import { downloadOf, expectEachPartDrawn, UI_TIMEOUT, until } from './ui-flows.ts';
 
 const CRI_RUN = 'fixture-cri';
 const DRIVERS_RUN = 'fixture-storage-drivers';
@@ -95,11 +95,7 @@ describe('Results views per kind of run (fixture runs in the real store)', () =>
     // Each step's iterations, one line per runtime, warm-ups included.
     const card = page.getByTestId('cri-iterations-card');
     expect(await card.getByTestId('part-option').evaluateAll((els) => els.map((e) => e.getAttribute('data-part')))).toEqual(['whole', ...CRI_STEPS]);
-    for (const part of ['whole', ...CRI_STEPS]) {
-      await card.locator(`[data-testid="part-option"][data-part="${part}"]`).click();
-      await until(`${part} drawn`, async () => (await card.getByTestId('iteration-chart').getAttribute('data-series')) === 'runc,runsc');
-      expect(Number(await card.getByTestId('iteration-chart').getAttribute('data-points'))).toBe(2 * (CRI_ITERATIONS + 2));
-    }
+    await expectEachPartDrawn(card, CRI_STEPS, 'runc,runsc', 2 * (CRI_ITERATIONS + 2));
     await card.locator('[data-testid="part-option"][data-part="RunPodSandbox"]').click();
 
     // One colour per thing across the cards: a step's swatch is the same in legend and table,
@@ -194,10 +190,7 @@ describe('Results views per kind of run (fixture runs in the real store)', () =>
     expect(Object.values(await colourByAttr(page.getByTestId('perf-table-row'), 'data-row')).filter(Boolean)).toEqual([]);
     const card = page.getByTestId('perf-iterations-card');
     expect(await colourByAttr(card.getByTestId('series-legend'), 'data-series')).toEqual(runtimeColours);
-    for (const part of [...PERF_KERNELS, 'whole']) {
-      await card.locator(`[data-testid="part-option"][data-part="${part}"]`).click();
-      await until(`${part} drawn`, async () => (await card.getByTestId('iteration-chart').getAttribute('data-series')) === 'runc,runsc');
-    }
+    await expectEachPartDrawn(card, PERF_KERNELS, 'runc,runsc');
     // oci-direct: no daemon in the path, so no daemon card.
     await expect(page.getByTestId('daemon-usage-card').count()).resolves.toBe(0);
     await card.evaluate((el) => el.scrollIntoView({ block: 'center' }));

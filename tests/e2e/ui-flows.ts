@@ -49,6 +49,25 @@ export async function until(what: string, check: () => Promise<boolean>, timeout
 }
 
 /** Clicks Run on the Benchmarks page and waits for the run's monitor: the monitor and the run's id. */
+/**
+ * Picks each part of a run's per-part iteration card, the whole iteration first: every part
+ * is drawn with `series` (and `points` points, when given), and every step's plotted total is
+ * below the whole iteration's, so the chart shows the part picked, not the whole again.
+ */
+export async function expectEachPartDrawn(card: Locator, steps: readonly string[], series: string, points?: number): Promise<void> {
+  const chart = card.getByTestId('iteration-chart');
+  let wholeSum = 0;
+  for (const part of ['whole', ...steps]) {
+    await card.locator(`[data-testid="part-option"][data-part="${part}"]`).click();
+    await until(`${part} drawn`, async () => {
+      const [drawn, count, sum] = await Promise.all([chart.getAttribute('data-series'), chart.getAttribute('data-points'), chart.getAttribute('data-sum-ms')]);
+      if (drawn !== series || (points !== undefined && count !== String(points))) return false;
+      if (part === 'whole') return (wholeSum = Number(sum)) > 0;
+      return Number(sum) > 0 && Number(sum) < wholeSum;
+    });
+  }
+}
+
 export async function startRun(page: Page): Promise<{ monitor: Locator; runId: string }> {
   await page.getByTestId('bench-run').click();
   const monitor = page.getByTestId('run-monitor');

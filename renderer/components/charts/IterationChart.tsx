@@ -321,12 +321,14 @@ export function IterationChart(props: IterationChartProps) {
         el.dataset.rev = String(rev);
         el.dataset.series = datasets.filter((ds) => ds.rlabKind === 'measured' && dataOf(ds).length > 0).map((ds) => ds.rlabRuntime).join(',');
         el.dataset.failed = String(datasets.filter((ds) => ds.rlabKind === 'failed').reduce((n, ds) => n + dataOf(ds).length, 0));
+        // What is plotted, summed: tells one part of the iteration (a CRI call, a kernel) from another.
+        el.dataset.sumMs = datasets.reduce((n, ds) => n + dataOf(ds).reduce((m, p) => m + p.y, 0), 0).toFixed(3);
       }
     });
   }, [samples, rev, epoch, runtimesKey, warmups]);
 
   return (
-    <div className="chart-box" ref={box} style={{ height }} data-testid="iteration-chart" data-points="0" data-series="" data-failed="0" data-colors="">
+    <div className="chart-box" ref={box} style={{ height }} data-testid="iteration-chart" data-points="0" data-series="" data-failed="0" data-sum-ms="0" data-colors="">
       <canvas ref={canvas} role="img" aria-label="Startup time of every iteration, per runtime" />
     </div>
   );
