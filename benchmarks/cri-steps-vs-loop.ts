@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import { buildAgentBundle } from '../services/agent/agent-bundle.ts';
 import { CRI_STEPS } from '../shared/model/plan.ts';
 import { AgentEvent, type Sample } from '../shared/model/run-record.ts';
+import { summarize } from '../shared/stats.ts';
 import { startDaemons, type TestDaemons } from '../tests/lab/daemons.ts';
 
 const { values } = parseArgs({
@@ -82,10 +83,7 @@ function stepSum(samples: readonly Sample[], iteration: number): number {
 }
 
 function median(values: readonly number[]): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  return summarize(values).median ?? Number.NaN;
 }
 
 function fmt(ms: number): string {
