@@ -48,21 +48,28 @@ export function prepareBundle(bundleDir: string, options: BundleOptions = {}): P
   return { info, warnings };
 }
 
+/**
+ * `gcc -static -O2` of one C source, written to `sourceFile`, into `binary`. Every workload
+ * binary must be static: the rootfs has no libc. On failure, why (and the binary is gone).
+ */
+export function compileStatic(gcc: string, code: string, sourceFile: string, binary: string): { builtWith: string; failure: null } | { builtWith: null; failure: string } {
+  writeFileSync(sourceFile, code);
+  const result = spawnSync(gcc, ['-static', '-O2', '-o', binary, sourceFile], { encoding: 'utf8', timeout: 120_000 });
+  let failure: string | null = null;
+  if (result.error || result.status !== 0) failure = `${gcc} -static ${path.basename(sourceFile)} failed: ${result.error?.message ?? (result.stderr.trim() || `exit ${String(result.status)}`)}`;
+  else if (!isStaticElf(binary)) failure = `${gcc} -static produced a dynamically linked binary (is libc6-dev's libc.a missing?)`;
+  if (failure === null) return { builtWith: `${gcc} -static -O2 ${path.basename(sourceFile)}`, failure: null };
+  rmSync(binary, { force: true });
+  return { builtWith: null, failure };
+}
+
 function compileHello(root: string, rootfs: string, gcc: string, warnings: string[]): Workload | null {
-  const source = path.join(root, 'hello.c');
-  const binary = path.join(rootfs, 'hello');
-  writeFileSync(source, HELLO_C);
-  const result = spawnSync(gcc, ['-static', '-O2', '-o', binary, source], { encoding: 'utf8', timeout: 120_000 });
-  if (result.error || result.status !== 0) {
-    const reason = result.error ? result.error.message : result.stderr.trim() || `exit ${result.status}`;
-    warnings.push(`${gcc} -static failed, trying busybox: ${reason}`);
+  const compiled = compileStatic(gcc, HELLO_C, path.join(root, 'hello.c'), path.join(rootfs, 'hello'));
+  if (compiled.failure !== null) {
+    warnings.push(`${compiled.failure}; trying busybox`);
     return null;
   }
-  if (!isStaticElf(binary)) {
-    warnings.push(`${gcc} -static produced a dynamically linked binary, trying busybox`);
-    return null;
-  }
-  return { args: ['/hello'], builtWith: `${gcc} -static -O2 hello.c` };
+  return { args: ['/hello'], builtWith: compiled.builtWith };
 }
 
 function copyBusybox(rootfs: string, warnings: string[]): Workload | null {

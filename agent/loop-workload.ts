@@ -1,9 +1,8 @@
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { BundleInfo } from '../shared/model/run-record.ts';
-import { isStaticElf, prepareBundle } from './bundle.ts';
+import { compileStatic, prepareBundle } from './bundle.ts';
 
 // The memory plans' workload: the seed's loop.c, which prints a counter forever, so the
 // container stays up. The bundle is the hello bundle's spec (same mounts, namespaces,
@@ -34,21 +33,18 @@ export function prepareLoopBundle(bundleDir: string, gcc = 'gcc'): LoopBundle {
 
   let args: string[];
   let builtWith: string;
-  const source = path.join(root, 'loop.c');
   const binary = path.join(rootfs, 'loop');
-  writeFileSync(source, LOOP_C);
-  const result = spawnSync(gcc, ['-static', '-O2', '-o', binary, source], { encoding: 'utf8', timeout: 120_000 });
-  if (!result.error && result.status === 0 && isStaticElf(binary)) {
+  const compiled = compileStatic(gcc, LOOP_C, path.join(root, 'loop.c'), binary);
+  if (compiled.failure === null) {
     args = ['/loop'];
-    builtWith = `${gcc} -static -O2 loop.c`;
+    builtWith = compiled.builtWith;
     rmSync(path.join(rootfs, 'hello'), { force: true });
   } else if (config.process.args[0] === '/busybox') {
-    rmSync(binary, { force: true });
-    warnings.push(`${gcc} -static loop.c failed; using a busybox shell loop`);
+    warnings.push(`${compiled.failure}; using a busybox shell loop`);
     args = ['/busybox', 'sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); done'];
     builtWith = 'busybox sh -c "while :; do echo $i; …"';
   } else {
-    throw new Error(`cannot build loop.c: ${result.error?.message ?? (result.stderr.trim() || `exit ${result.status}`)}`);
+    throw new Error(`cannot build loop.c: ${compiled.failure}`);
   }
   config.process.args = args;
   writeFileSync(configFile, JSON.stringify(config, null, 2));

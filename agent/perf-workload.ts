@@ -1,8 +1,7 @@
-import { spawnSync } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DEFAULT_PERF, type PerfOptions } from '../shared/model/plan.ts';
-import { bundleDigest, isStaticElf, ociSpec, type PreparedBundle } from './bundle.ts';
+import { bundleDigest, compileStatic, ociSpec, type PreparedBundle } from './bundle.ts';
 
 // The perf plans' workload: one static C program, the same bytes in every runtime, that
 // runs three fixed kernels and times each inside the container with CLOCK_MONOTONIC:
@@ -129,18 +128,14 @@ export function preparePerfBundle(bundleDir: string, perf: PerfOptions | undefin
   rmSync(root, { recursive: true, force: true });
   mkdirSync(rootfs, { recursive: true });
 
-  const source = path.join(root, 'perf.c');
   const binary = path.join(rootfs, 'perf');
-  writeFileSync(source, PERF_C);
-  const result = spawnSync(gcc, ['-static', '-O2', '-o', binary, source], { encoding: 'utf8', timeout: 120_000 });
-  if (result.error || result.status !== 0) {
-    const reason = result.error ? result.error.message : result.stderr.trim() || `exit ${result.status}`;
+  const compiled = compileStatic(gcc, PERF_C, path.join(root, 'perf.c'), binary);
+  if (compiled.failure !== null) {
     throw new Error(
-      `cannot build the perf workload: ${gcc} -static perf.c failed (${reason}). ` +
+      `cannot build the perf workload: ${compiled.failure}. ` +
         'Perf plans need a C compiler and static libc on the host: install the Debian packages gcc and libc6-dev (busybox cannot run the kernels)',
     );
   }
-  if (!isStaticElf(binary)) throw new Error(`cannot build the perf workload: ${gcc} -static produced a dynamically linked binary (is libc6-dev's libc.a missing?)`);
 
   const used = resolvePerfOptions(perf);
   const args = ['/perf', String(used.cpuLoops), String(used.syscalls), String(used.ioBytes)];

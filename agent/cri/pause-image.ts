@@ -3,7 +3,7 @@ import { copyFileSync, chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { BundleInfo } from '../../shared/model/run-record.ts';
-import { isStaticElf } from '../bundle.ts';
+import { compileStatic, isStaticElf } from '../bundle.ts';
 import { spawnTimed } from '../spawn-timed.ts';
 import { buildWorkloadImage, containerdRef, importIntoContainerd, importIntoContainersStorage, type BuiltImage, type ContainersStore, type ImportOptions } from '../workload-image.ts';
 
@@ -39,28 +39,25 @@ export function preparePauseBundle(dir: string, gcc = 'gcc'): BundleInfo {
   rmSync(dir, { recursive: true, force: true });
   const rootfs = path.join(dir, 'rootfs');
   mkdirSync(rootfs, { recursive: true });
-  const source = path.join(dir, 'pause.c');
   const binary = path.join(rootfs, 'pause');
-  writeFileSync(source, PAUSE_C);
-  const compiled = spawnSync(gcc, ['-static', '-O2', '-o', binary, source], { encoding: 'utf8', timeout: 120_000 });
+  const compiled = compileStatic(gcc, PAUSE_C, path.join(dir, 'pause.c'), binary);
   let args: string[];
   let builtWith: string;
   let program: string;
-  if (!compiled.error && compiled.status === 0 && isStaticElf(binary)) {
+  if (compiled.failure === null) {
     args = ['/pause'];
-    builtWith = `${gcc} -static -O2 pause.c`;
+    builtWith = compiled.builtWith;
     program = binary;
   } else {
-    rmSync(binary, { force: true });
     const busybox = ['/bin/busybox', '/usr/bin/busybox'].find((file) => spawnSync(file, ['true']).status === 0 && isStaticElf(file));
     if (!busybox) {
-      throw new Error(`cannot make the pause image: ${gcc} -static failed (${compiled.error?.message ?? (compiled.stderr.trim() || `exit ${String(compiled.status)}`)}) and there is no static busybox`);
+      throw new Error(`cannot make the pause image: ${compiled.failure}, and there is no static busybox`);
     }
     program = path.join(rootfs, 'busybox');
     copyFileSync(busybox, program);
     chmodSync(program, 0o755);
     args = ['/busybox', 'sleep', '2147483647'];
-    builtWith = `busybox sleep (${busybox}; ${gcc} -static failed)`;
+    builtWith = `busybox sleep (${busybox}; ${compiled.failure})`;
   }
   writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ process: { args } }));
   const digest = createHash('sha256').update(JSON.stringify(args)).update(readFileSync(program)).digest('hex');
