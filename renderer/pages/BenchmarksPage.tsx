@@ -26,7 +26,7 @@ import { ConnectionPill } from '../components/ConnectionPill.tsx';
 import { asLabError, call } from '../lab-client.ts';
 import { useApp } from '../store/app-store.ts';
 import { useHosts } from '../store/hosts-store.ts';
-import { isTerminal, useRuns, type LiveRun } from '../store/runs-store.ts';
+import { isTerminal, plannedTotal, useRuns, type LiveRun } from '../store/runs-store.ts';
 
 
 // Benchmarks: on a connected host, pick the runtimes found there, press Run, and watch
@@ -540,7 +540,7 @@ function PlanTotal({ plan }: { plan: Plan }) {
   if (plan.memory) {
     return (
       <>
-        <strong>{(plan.runtimes.length * plan.memory.containers.length).toLocaleString('en-US')}</strong> memory steps · {runtimes} × {plan.memory.containers.join(', ')} containers
+        <strong>{plannedTotal(plan).toLocaleString('en-US')}</strong> memory steps · {runtimes} × {plan.memory.containers.join(', ')} containers
       </>
     );
   }

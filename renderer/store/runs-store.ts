@@ -157,11 +157,13 @@ export function isTerminal(phase: RunPhase | null): boolean {
 }
 
 /**
- * Samples planned for a run: every runtime's warm-ups and measured iterations, each with
- * one sample per CRI call or perf kernel besides the whole, once per storage driver.
+ * What a run will record: its samples (every runtime's warm-ups and measured iterations,
+ * each with one sample per CRI call or perf kernel besides the whole, once per storage
+ * driver), or a memory plan's steps (one per runtime and container count).
  */
 export function plannedTotal(plan: Plan | null): number {
   if (!plan) return 0;
+  if (plan.memory) return plan.runtimes.length * plan.memory.containers.length;
   const perIteration = plan.method === 'cri' ? CRI_STEPS.length + 1 : plan.perf ? PERF_KERNELS.length + 1 : 1;
   const drivers = plan.docker?.storageDrivers?.length ?? 1;
   return plan.runtimes.length * (plan.iterations + plan.warmups) * perIteration * drivers;

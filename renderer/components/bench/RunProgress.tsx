@@ -30,7 +30,7 @@ export function RunProgress(props: { run: LiveRun; runtimes: readonly string[]; 
   const memory = run.plan?.memory;
   // A memory plan has no samples: its unit is the step, read with the run's other records.
   const steps = useRunExtras(run.runId, memory !== undefined)?.memorySteps;
-  const total = memory && run.plan ? run.plan.runtimes.length * memory.containers.length : plannedTotal(run.plan);
+  const total = plannedTotal(run.plan);
   const done = memory ? (steps?.length ?? 0) : run.samples.length;
   const unit = memory ? 'steps' : 'samples';
   const pct = total > 0 ? Math.min(100, (done / total) * 100) : 0;
