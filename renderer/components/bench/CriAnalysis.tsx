@@ -10,9 +10,9 @@ import { Icon } from '../Icon.tsx';
 import { DaemonUsageCard } from './DaemonUsageCard.tsx';
 import { MedianMatrix, type MatrixRow } from './MedianMatrix.tsx';
 import { PartIterationCard } from './PartIterationCard.tsx';
-import { isLive, runtimeNames, type AnalysisProps } from './run-view.ts';
+import type { AnalysisProps } from './run-view.ts';
 import { emptySummary } from '../../../shared/stats.ts';
-import { indexSummaries } from './summary-index.ts';
+import { useRunSummaries } from './use-run-summaries.ts';
 
 // Method cri: the pod lifecycle of talk 2, each call timed on its own. Where the time goes
 // per runtime (stacked step medians against the whole loop's median), the endpoint's CPU
@@ -20,14 +20,8 @@ import { indexSummaries } from './summary-index.ts';
 
 export function CriAnalysis({ run, pngBase, aside }: AnalysisProps) {
   const stepsChart = useRef<Chart | null>(null);
-  const runtimes = runtimeNames(run);
-  const runtimesKey = runtimes.join('\n');
-  const { samples, rev, epoch } = run;
-  const live = isLive(run);
-  // eslint-disable-next-line react-hooks/exhaustive-deps -- rev/epoch: the samples array grows in place.
-  const index = useMemo(() => indexSummaries(samples), [samples, rev, epoch]);
+  const { names, index, live } = useRunSummaries(run);
   const steps = useMemo(() => index.steps(CRI_STEPS), [index]);
-  const names = useMemo(() => runtimesKey.split('\n').filter(Boolean), [runtimesKey]);
   const parts = useMemo(() => [{ step: null, label: 'whole loop' }, ...steps.map((s) => ({ step: s, label: s }))], [steps]);
 
   const sumOfMedians = (runtime: string): RuntimeSummary | undefined => {

@@ -10,9 +10,9 @@ import { formatMs, formatTick } from './bench-format.ts';
 import { DaemonUsageCard } from './DaemonUsageCard.tsx';
 import { MedianMatrix, type MatrixRow } from './MedianMatrix.tsx';
 import { PartIterationCard } from './PartIterationCard.tsx';
-import { isLive, runtimeNames, type AnalysisProps } from './run-view.ts';
+import type { AnalysisProps } from './run-view.ts';
 import { SegmentedPicker } from './SegmentedPicker.tsx';
-import { indexSummaries } from './summary-index.ts';
+import { useRunSummaries } from './use-run-summaries.ts';
 
 // A perf plan: the same static binary times a CPU loop, a getpid loop and write+fsync
 // inside each runtime's container. The kernels differ by orders of magnitude, so the
@@ -29,14 +29,8 @@ type Scale = 'relative' | 'absolute';
 export function PerfAnalysis({ run, pngBase, aside }: AnalysisProps) {
   const barsChart = useRef<Chart | null>(null);
   const [scale, setScale] = useState<Scale>('relative');
-  const runtimes = runtimeNames(run);
-  const runtimesKey = runtimes.join('\n');
-  const { samples, rev, epoch } = run;
-  const live = isLive(run);
-  // eslint-disable-next-line react-hooks/exhaustive-deps -- rev/epoch: the samples array grows in place.
-  const index = useMemo(() => indexSummaries(samples), [samples, rev, epoch]);
+  const { names, index, live } = useRunSummaries(run);
   const kernels = useMemo(() => index.steps(PERF_KERNELS), [index]);
-  const names = useMemo(() => runtimesKey.split('\n').filter(Boolean), [runtimesKey]);
   const groups = useMemo(() => [...kernels, WHOLE], [kernels]);
   const bars = useMemo(() => names.map((r, i) => ({ name: r, color: runtimeColor(i) })), [names]);
   const stepOf = (group: string): string | null => (group === WHOLE ? null : group);

@@ -11,8 +11,8 @@ import { Icon } from '../Icon.tsx';
 import { formatMs, formatTick } from './bench-format.ts';
 import { DaemonUsageCard } from './DaemonUsageCard.tsx';
 import { MedianMatrix, type MatrixRow } from './MedianMatrix.tsx';
-import { isLive, runtimeNames, type AnalysisProps } from './run-view.ts';
-import { indexSummaries } from './summary-index.ts';
+import type { AnalysisProps } from './run-view.ts';
+import { useRunSummaries } from './use-run-summaries.ts';
 
 // A docker storage-driver loop: the startup plan once per driver. The talk's grouped chart
 // (runtime × driver, median with its CI), the daemons beside it, every iteration per
@@ -25,15 +25,10 @@ export function StorageDriverAnalysis({ run, pngBase, aside }: AnalysisProps) {
   const cdfChart = useRef<Chart | null>(null);
   const [showWarmups, setShowWarmups] = useState(true);
   const [logScale, setLogScale] = useState(false);
-  const runtimes = runtimeNames(run);
-  const runtimesKey = runtimes.join('\n');
   const { samples, rev, epoch } = run;
-  const live = isLive(run);
+  const { names, index, live } = useRunSummaries(run);
   const planned = run.plan?.docker?.storageDrivers;
-  // eslint-disable-next-line react-hooks/exhaustive-deps -- rev/epoch: the samples array grows in place.
-  const index = useMemo(() => indexSummaries(samples), [samples, rev, epoch]);
   const drivers = useMemo(() => index.drivers(planned ?? []), [index, planned]);
-  const names = useMemo(() => runtimesKey.split('\n').filter(Boolean), [runtimesKey]);
   const bars = useMemo(() => drivers.map((d, i) => ({ name: d, color: driverColor(i, drivers.length) })), [drivers]);
   const series = useMemo(() => names.flatMap((r) => drivers.map((d) => driverSeries(r, d))), [names, drivers]);
   const seriesColors = useMemo(
