@@ -188,20 +188,33 @@ class RuntimeVerifier {
    * the setup's containerd, pods on the host network. Works only when the hello container
    * printed Hello; a failed step fails the cell with the endpoint's own error.
    */
-  async #cri(): Promise<VerifyCell> {
+  #cri(): Promise<VerifyCell> {
+    return this.#withAutoFix(() => this.#criOnce());
+  }
+
+  /**
+   * Runs `attempt`; a recognised failure with a safe auto-fix is fixed (its commands, then its
+   * parameters, applying again every setup step they change) and tried once more.
+   */
+  async #withAutoFix(attempt: () => Promise<{ cell: VerifyCell; diagnosis: Diagnosis | null }>): Promise<VerifyCell> {
     let fixedHere: string | null = null;
     for (;;) {
-      const result = await this.#criOnce();
-      if (result.cell.status === 'works') {
-        return fixedHere ? { ...result.cell, reason: `${result.cell.reason}, after the auto-fix: ${fixedHere}`, autoFixed: fixedHere } : result.cell;
+      const { cell: result, diagnosis } = await attempt();
+      if (result.status === 'works') {
+        return fixedHere ? { ...result, reason: `${result.reason}, after the auto-fix: ${fixedHere}`, autoFixed: fixedHere } : result;
       }
-      const fix = result.diagnosis?.signature.autoFix;
-      if (!result.diagnosis || !fix || this.#fixed.has(result.diagnosis.signature.id) || Object.keys(fix.setParams).length === 0) {
-        return fixedHere ? { ...result.cell, reason: `${result.cell.reason}; the auto-fix was tried first (${fixedHere})` } : result.cell;
+      const fix = diagnosis?.signature.autoFix;
+      if (!diagnosis || !fix || this.#fixed.has(diagnosis.signature.id)) {
+        return fixedHere ? { ...result, reason: `${result.reason}; the auto-fix was tried first (${fixedHere})` } : result;
       }
-      this.#fixed.add(result.diagnosis.signature.id);
+      this.#fixed.add(diagnosis.signature.id);
+      for (const command of fix.commands) {
+        const params = { ...this.#plan.params, ...diagnosis.groups };
+        const argv = 'argv' in command ? renderArgv(command.argv, params) : 'script' in command ? ['sh', '-c', renderScript(command.script, params)] : null;
+        if (argv) await this.#exec([this.#privileged(argv, fix.needsRoot)], CLEANUP_TIMEOUT_MS);
+      }
       const applied = await this.#applyParams(fix.setParams);
-      if (applied !== null) return { ...result.cell, reason: `${result.cell.reason}; the auto-fix (${fix.description}) could not be applied: ${applied}` };
+      if (applied !== null) return { ...result, reason: `${result.reason}; the auto-fix (${fix.description}) could not be applied: ${applied}` };
       fixedHere = fix.description;
     }
   }
@@ -261,36 +274,17 @@ class RuntimeVerifier {
     return { cell: this.#failed(ran, diagnosis), diagnosis };
   }
 
-  /** Runs a method's smoke test; a recognised failure with a safe auto-fix is fixed and tried once more. */
-  async #smoke(method: Exclude<Method, 'cri'>): Promise<VerifyCell> {
-    let fixedHere: string | null = null;
-    for (;;) {
+  /** Runs a method's smoke test, through #withAutoFix. */
+  #smoke(method: Exclude<Method, 'cri'>): Promise<VerifyCell> {
+    return this.#withAutoFix(async () => {
       const step = this.#smokeStep(method);
-      if (!step) return cell('unknown', `The ${this.#recipe.id} recipe has no ${method} smoke test with these parameters.`);
+      if (!step) return { cell: cell('unknown', `The ${this.#recipe.id} recipe has no ${method} smoke test with these parameters.`), diagnosis: null };
       const ran = await this.#exec(step.apply, step.timeoutMs, step.expectOutput);
       if (ran.timedOut) await this.#cleanup(step);
-      if (ran.ok) {
-        const took = `${(ran.durationMs / 1000).toFixed(2)} s`;
-        return { ...cell('works', `printed "Hello" through ${method} (${took})${fixedHere ? `, after the auto-fix: ${fixedHere}` : ''}`, ran), autoFixed: fixedHere };
-      }
+      if (ran.ok) return { cell: cell('works', `printed "Hello" through ${method} (${(ran.durationMs / 1000).toFixed(2)} s)`, ran), diagnosis: null };
       const diagnosis = this.#diagnose(ran);
-      const fix = diagnosis?.signature.autoFix;
-      if (!diagnosis || !fix || this.#fixed.has(diagnosis.signature.id)) {
-        const failed = this.#failed(ran, diagnosis);
-        return fixedHere ? { ...failed, reason: `${failed.reason}; the auto-fix was tried first (${fixedHere})` } : failed;
-      }
-      this.#fixed.add(diagnosis.signature.id);
-      for (const command of fix.commands) {
-        const params = { ...this.#plan.params, ...diagnosis.groups };
-        const argv = 'argv' in command ? renderArgv(command.argv, params) : 'script' in command ? ['sh', '-c', renderScript(command.script, params)] : null;
-        if (argv) await this.#exec([this.#privileged(argv, fix.needsRoot)], CLEANUP_TIMEOUT_MS);
-      }
-      if (Object.keys(fix.setParams).length > 0) {
-        this.#params = { ...this.#params, ...fix.setParams };
-        this.#plan = this.#planFor(this.#params);
-      }
-      fixedHere = fix.description;
-    }
+      return { cell: this.#failed(ran, diagnosis), diagnosis };
+    });
   }
 
   #diagnose(ran: Ran): Diagnosis | null {
